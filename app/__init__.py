@@ -1,0 +1,71 @@
+"""Atrium: an on-premise collaboration appliance.
+
+create_app() builds the Flask application; importing this package does nothing else.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any, Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Settings, load_settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """The application factory: settings, database, tenancy, security, views."""
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    app = Flask(__name__)
+    app.config["ATRIUM"] = settings
+    app.config.update(
+        SECRET_KEY=read_secret_key(settings),
+        SESSION_COOKIE_NAME="atrium_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=settings.session_lifetime_hours),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        TRAP_HTTP_EXCEPTIONS=False,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    logging.getLogger("app").setLevel(settings.log_level)
+    app.logger.setLevel(settings.log_level)
+
+    from app import brand, db, errors, health, i18n, security, tenancy
+    from app.db import make_database
+
+    db.db.initialize(make_database(settings.database))
+    db.init_app(app)
+    i18n.init_app(app)
+    brand.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    tenancy.init_app(app)
+    security.init_app(app)
+
+    from app.org import admin as org_admin
+    from app.org import views as org_views
+    from app.security import views as security_views
+    from app.tenancy import views as tenancy_views
+    app.register_blueprint(security_views.bp)
+    app.register_blueprint(org_views.bp)
+    app.register_blueprint(org_admin.bp)
+    app.register_blueprint(tenancy_views.bp)
+    return app
+
+
+def read_secret_key(settings: Settings) -> str | None:
+    """The install's secret key from its file, or None before `atrium init` made one."""
+    try:
+        key = settings.secret_key_path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return key or None

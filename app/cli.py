@@ -1,0 +1,360 @@
+"""The `atrium` command: thin wrappers over domain functions, with --json where a machine reads it.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import click
+import peewee
+
+from app import __version__
+from app.config import ConfigError, describe, load_settings
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def with_app(command):
+    """Build the app from the settings and run the command inside its context, connected to the database."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        from app import create_app
+        from app.db import DatabaseUrlError, db, redact_url
+
+        try:
+            app = create_app()
+        except (ConfigError, DatabaseUrlError) as exc:
+            fail(str(exc), EXIT_CONFIG)
+        with app.app_context():
+            try:
+                db.connect(reuse_if_open=True)
+            except peewee.OperationalError as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                fail(f"cannot reach the database {redact_url(app.config['ATRIUM'].database)}: {first}")
+            try:
+                return command(app, *args, **kwargs)
+            finally:
+                if not db.is_closed():
+                    db.close()
+
+    return wrapped
+
+
+def emit(as_json: bool, data, lines) -> None:
+    """Print data as JSON, or the human lines."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+def require_schema(app) -> None:
+    from app import db as dbmod
+
+    current, head = dbmod.current_version(), dbmod.head_version()
+    if current != head:
+        fail(f"the database schema is at version {current}, this release needs {head}: run `atrium db upgrade`")
+
+
+def get_tenant(slug: str):
+    from app.tenancy.models import Tenant
+
+    tenant = Tenant.get_or_none(Tenant.slug == slug)
+    if tenant is None:
+        fail(f"no tenant '{slug}' (see `atrium tenant list`)")
+    return tenant
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="atrium")
+def main():
+    """Atrium, the on-premise collaboration appliance.
+
+    Settings come from built-in defaults, then the TOML file named by
+    ATRIUM_CONFIG, then ATRIUM_* environment variables (see `atrium config keys`).
+    """
+    os.umask(0o027)  # what the appliance writes is not for other users of the host
+
+
+# --- init and database ----------------------------------------------------------
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def init(app, as_json):
+    """Prepare the data directory, the secret key and the database schema (safe to re-run)."""
+    from app import db as dbmod
+    from app.instance import ensure_data_dir, ensure_secret_key
+
+    settings = app.config["ATRIUM"]
+    if settings.database.startswith("sqlite:"):
+        ensure_data_dir(settings)
+    created = ensure_secret_key(settings)
+    applied = dbmod.upgrade()
+    emit(as_json, {"data_dir": settings.data_dir, "secret_key_created": created,
+                   "migrations_applied": [m.version for m in applied], "schema_version": dbmod.current_version()},
+         [f"data directory: {settings.data_dir}",
+          f"secret key: {'created' if created else 'kept'} ({settings.secret_key_path})",
+          f"database: {dbmod.redact_url(settings.database)} at schema version {dbmod.current_version()}"
+          f" ({len(applied)} migration(s) applied)"])
+
+
+@main.group()
+def db():
+    """Database schema: upgrade and status."""
+
+
+@db.command("upgrade")
+@click.option("--to", "target", type=int, default=None, help="Stop at this schema version (default: newest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def db_upgrade(app, target, as_json):
+    """Apply pending schema migrations, each in its own transaction."""
+    from app import db as dbmod
+
+    before = dbmod.current_version()
+    applied = dbmod.upgrade(target=target, progress=None if as_json else
+                            lambda m: click.echo(f"applying {m.version:04d} {m.name} ..."))
+    after = dbmod.current_version()
+    emit(as_json, {"from": before, "to": after, "applied": [m.version for m in applied]},
+         [f"schema version {before} -> {after}" if applied else f"schema is current (version {after})"])
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def db_status(app, as_json):
+    """Show the schema version and pending migrations; exit 1 when not current."""
+    from app import db as dbmod
+
+    current = dbmod.current_version()
+    pending = [m for m in dbmod.available_migrations() if m.version > current]
+    emit(as_json, {"current": current, "head": dbmod.head_version(), "pending": [m.version for m in pending]},
+         [f"schema version {current} of {dbmod.head_version()}"] + [f"pending: {m.version:04d} {m.name}" for m in pending])
+    if pending:
+        sys.exit(EXIT_FAILED)
+
+
+# --- tenants and users -------------------------------------------------------------
+
+@main.group()
+def tenant():
+    """Tenants: the organisations served by this install."""
+
+
+@tenant.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name of the organisation.")
+@click.option("--host", "hosts", multiple=True, help="A host name that reaches this tenant (repeatable).")
+@click.option("--default", "is_default", is_flag=True, help="Make it the default tenant (answers on IP addresses and localhost).")
+@click.option("--locale", type=click.Choice(["zh_Hans", "en"]), default=None, help="Default language.")
+@click.option("--timezone", default=None, help="Default time zone, e.g. Asia/Shanghai.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def tenant_create(app, slug, name, hosts, is_default, locale, timezone, as_json):
+    """Create a tenant with a short name SLUG."""
+    from app.tenancy.service import create_tenant
+    from app.validation import ValidationError
+
+    require_schema(app)
+    try:
+        t = create_tenant(slug, name, hosts, is_default=is_default, locale=locale, timezone=timezone)
+    except ValidationError as exc:
+        fail(f"{exc.field}: {exc.message}", EXIT_CONFIG)
+    emit(as_json, {"id": t.id, "slug": t.slug, "name": t.name, "hosts": t.host_names(), "default": t.is_default},
+         [f"created tenant {t.slug} ({t.name}){' [default]' if t.is_default else ''}",
+          f"next: atrium user create-admin {t.slug} LOGIN --name 'Full Name'"])
+
+
+@tenant.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def tenant_list(app, as_json):
+    """List tenants with their host names and head counts."""
+    from app.org.models import Person
+    from app.tenancy.models import Tenant
+
+    require_schema(app)
+    rows = []
+    for t in Tenant.select().order_by(Tenant.slug):
+        rows.append({"slug": t.slug, "name": t.name, "default": t.is_default, "hosts": t.host_names(),
+                     "active_people": Person.active(t).count()})
+    emit(as_json, rows, [f"{r['slug']:<20} {r['name']:<30} {'default ' if r['default'] else ''}"
+                         f"hosts: {', '.join(r['hosts']) or '-'}  people: {r['active_people']}" for r in rows]
+         or ["no tenants yet: atrium tenant create SLUG --name NAME"])
+
+
+@main.group()
+def user():
+    """People with local accounts: admins and password resets."""
+
+
+def _read_password(password_stdin: bool) -> tuple[str, bool]:
+    """A password from stdin, or a generated one-time password (second value True)."""
+    from app.security.passwords import generate_one_time_password
+
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    return generate_one_time_password(), True
+
+
+@user.command("create-admin")
+@click.argument("tenant_slug")
+@click.argument("login")
+@click.option("--name", "display_name", default=None, help="Display name (default: the login name).")
+@click.option("--email", default=None, help="Email address.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating a one-time password.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def user_create_admin(app, tenant_slug, login, display_name, email, password_stdin, as_json):
+    """Create an admin LOGIN in a tenant; prints a one-time password unless --password-stdin."""
+    from app.org.service import save_person
+    from app.validation import ValidationError
+
+    require_schema(app)
+    t = get_tenant(tenant_slug)
+    password, one_time = _read_password(password_stdin)
+    form = {"login": login, "display_name": display_name or login, "email": email or "", "role": "admin",
+            "password": password, "must_change_password": one_time}
+    try:
+        person = save_person(t, None, form)
+    except ValidationError as exc:
+        fail(f"{exc.field}: {exc.message}", EXIT_CONFIG)
+    emit(as_json, {"tenant": t.slug, "login": person.login, "one_time_password": password if one_time else None},
+         [f"created admin {person.login} in {t.slug}"] +
+         ([f"one-time password: {password}  (they choose their own at first login)"] if one_time else []))
+
+
+@user.command("reset-password")
+@click.argument("tenant_slug")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def user_reset_password(app, tenant_slug, login, password_stdin, as_json):
+    """Give a local account a new password (a one-time password unless --password-stdin); ends its sessions."""
+    from app.org.models import Person
+    from app.org.service import set_password
+    from app.tenancy.scope import TenantScope
+    from app.validation import ValidationError
+
+    require_schema(app)
+    t = get_tenant(tenant_slug)
+    person = TenantScope(t).select(Person).where(Person.login == login.lower()).first()
+    if person is None:
+        fail(f"no person '{login}' in tenant {t.slug}")
+    if person.source != "local":
+        fail(f"{login} logs in with the directory password; change it in the directory")
+    password, one_time = _read_password(password_stdin)
+    try:
+        set_password(person, password, must_change=one_time)
+    except ValidationError as exc:
+        fail(f"{exc.field}: {exc.message}", EXIT_CONFIG)
+    emit(as_json, {"tenant": t.slug, "login": person.login, "one_time_password": password if one_time else None},
+         [f"password of {person.login} in {t.slug} changed"] + ([f"one-time password: {password}"] if one_time else []))
+
+
+# --- demo and serving ----------------------------------------------------------------
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def demo(app, as_json):
+    """Create the demo tenant (about 200 people in 15 departments) and print how to log in.
+
+    Re-running it keeps the data and prints a fresh one-time password for the demo admin.
+    """
+    from app.org.demo import create_demo
+
+    require_schema(app)
+    result = create_demo()
+    url = app.config["ATRIUM"].public_url or f"http://{app.config['ATRIUM'].serve.bind}"
+    emit(as_json, {"tenant": result.tenant.slug, "created": result.created, "people": result.people,
+                   "departments": result.departments, "url": url, "login": result.admin.login,
+                   "one_time_password": result.password},
+         [f"demo tenant '{result.tenant.slug}': {result.people} people in {result.departments} departments"
+          f" ({'created' if result.created else 'already there'})",
+          "",
+          f"  open      {url}",
+          f"  login     {result.admin.login}",
+          f"  password  {result.password}   (one-time: you will choose your own)",
+          ""])
+
+
+@main.command()
+@click.option("--dev", is_flag=True, help="Flask's development server with code reloading (never in production).")
+@click.option("--bind", default=None, help="Address to listen on, e.g. 0.0.0.0:8000 (default: serve.bind).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: serve.workers).")
+def serve(dev, bind, workers):
+    """Serve the web app with gunicorn (or the development server with --dev)."""
+    from app import create_app, read_secret_key
+    from app import db as dbmod
+    from app.serve import AtriumServer, gunicorn_options
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    if read_secret_key(settings) is None:
+        fail(f"no secret key at {settings.secret_key_path}: run `atrium init` first", EXIT_CONFIG)
+    database = dbmod.make_database(settings.database)
+    try:
+        database.connect()
+        current, head = dbmod.current_version(database), dbmod.head_version()
+        database.close()
+    except peewee.OperationalError as exc:
+        fail(f"cannot reach the database {dbmod.redact_url(settings.database)}: {type(exc).__name__}")
+    if current != head:
+        fail(f"the database schema is at version {current}, this release needs {head}: run `atrium db upgrade`")
+    if dev:
+        host, _, port = (bind or settings.serve.bind).rpartition(":")
+        create_app(settings).run(host=host or "127.0.0.1", port=int(port), debug=False, use_reloader=True)
+        return
+    AtriumServer(settings, gunicorn_options(settings, bind, workers)).run()
+
+
+# --- configuration -------------------------------------------------------------------
+
+@main.group()
+def config():
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def config_check(as_json):
+    """Validate the configuration and print the effective settings (passwords hidden)."""
+    from app.db import redact_url
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    data = {"source": settings.source, "data_dir": settings.data_dir, "database": redact_url(settings.database),
+            "public_url": settings.public_url, "default_locale": settings.default_locale,
+            "default_timezone": settings.default_timezone, "bind": settings.serve.bind}
+    emit(as_json, data, ["configuration is valid"] + [f"  {k}: {v}" for k, v in data.items()])
+
+
+@config.command("keys")
+def config_keys():
+    """List every setting with its default and meaning."""
+    for key, default, doc in describe():
+        env = "ATRIUM_" + key.upper().replace(".", "__")
+        click.echo(f"{key:<28} {default:<22} {doc}\n{'':<28} env: {env}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

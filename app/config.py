@@ -1,0 +1,202 @@
+"""Settings: built-in defaults -> TOML config file -> ATRIUM_* environment -> a test mapping.
+
+Every key is declared once below with its type and meaning; anything else is an
+error that names the source, the key and the problem, so a typo in a config
+file stops the process instead of being silently ignored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(Exception):
+    """A setting is malformed, unknown or inconsistent; the message is one line for the operator."""
+
+
+@dataclass
+class LoginSettings:
+    max_failures: int = field(default=5, metadata={"doc": "failed logins per account within the window before throttling"})
+    max_failures_per_address: int = field(default=30, metadata={"doc": "failed logins per client address within the window"})
+    window_seconds: int = field(default=900, metadata={"doc": "length of the throttling window"})
+
+
+@dataclass
+class ServeSettings:
+    bind: str = field(default="127.0.0.1:8000", metadata={"doc": "address gunicorn listens on"})
+    workers: int = field(default=2, metadata={"doc": "gunicorn worker processes"})
+    threads: int = field(default=8, metadata={"doc": "threads per worker"})
+    timeout: int = field(default=60, metadata={"doc": "seconds before a silent worker is restarted"})
+
+
+@dataclass
+class Settings:
+    data_dir: str = field(default="/var/lib/atrium", metadata={"doc": "directory holding everything the embedded default keeps"})
+    database_url: str = field(default="", metadata={"doc": "sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB; empty = SQLite in data_dir"})
+    secret_key_file: str = field(default="", metadata={"doc": "file holding the secret key; empty = DATA_DIR/secret_key"})
+    public_url: str = field(default="", metadata={"doc": "external base URL, e.g. https://atrium.example.com"})
+    trusted_proxies: int = field(default=0, metadata={"doc": "number of reverse proxies whose X-Forwarded-* headers are trusted"})
+    secure_cookies: bool = field(default=False, metadata={"doc": "always mark cookies Secure (they are anyway on HTTPS requests)"})
+    session_lifetime_hours: int = field(default=12, metadata={"doc": "how long a login lasts"})
+    default_locale: str = field(default="zh_Hans", metadata={"doc": "language when neither the person nor the browser says"})
+    default_timezone: str = field(default="Asia/Shanghai", metadata={"doc": "time zone when neither the person nor the tenant says"})
+    log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})
+    max_field_length: int = field(default=200, metadata={"doc": "longest accepted single-line form field"})
+    login: LoginSettings = field(default_factory=LoginSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+
+    # Derived, not settable.
+    source: str = field(default="defaults", metadata={"internal": True})
+
+    @property
+    def database(self) -> str:
+        """The effective database URL."""
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str(Path(self.data_dir) / "atrium.db")
+
+    @property
+    def secret_key_path(self) -> Path:
+        return Path(self.secret_key_file) if self.secret_key_file else Path(self.data_dir) / "secret_key"
+
+
+LOCALES = ("zh_Hans", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _public_fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+
+
+def _coerce(value: Any, typ: Any, where: str, from_text: bool) -> Any:
+    """Convert one value to the declared type or raise a ConfigError naming where it came from."""
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if from_text and isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if from_text and isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    if typ is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: expected text, got {value!r}")
+    raise ConfigError(f"{where}: unsupported setting type")  # pragma: no cover - schema error
+
+
+def _apply(target: Any, values: Mapping[str, Any], source: str, prefix: str = "", from_text: bool = False) -> None:
+    """Set the keys of one layer onto the settings object, checking names and types."""
+    fields = _public_fields(type(target))
+    hints = typing.get_type_hints(type(target))
+    for key, value in values.items():
+        name = key.lower() if from_text else key
+        where = f"{source}: {prefix}{key}"
+        if name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+        typ = hints[name]
+        if dataclasses.is_dataclass(typ):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: expected a table of settings, got {value!r}")
+            _apply(getattr(target, name), value, source, prefix=f"{prefix}{name}.", from_text=from_text)
+        else:
+            setattr(target, name, _coerce(value, typ, where, from_text))
+
+
+def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """ATRIUM_KEY=value and ATRIUM_SECTION__KEY=value, plus the conventional DATABASE_URL."""
+    layer: dict[str, Any] = {}
+    if environ.get("DATABASE_URL"):
+        layer["database_url"] = environ["DATABASE_URL"]
+    for name, value in environ.items():
+        if not name.startswith("ATRIUM_") or name == "ATRIUM_CONFIG":
+            continue
+        parts = name[len("ATRIUM_"):].lower().split("__")
+        node = layer
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment: {name} conflicts with another variable")
+        node[parts[-1]] = value
+    return layer
+
+
+def _validate(settings: Settings) -> None:
+    url = settings.database
+    if not (url.startswith("sqlite:///") or url.startswith(("postgresql://", "postgres://"))):
+        raise ConfigError(f"{settings.source}: database_url must start with sqlite:/// or postgresql://")
+    if settings.default_locale not in LOCALES:
+        raise ConfigError(f"{settings.source}: default_locale must be one of {', '.join(LOCALES)}, got {settings.default_locale!r}")
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"{settings.source}: log_level must be one of {', '.join(LOG_LEVELS)}")
+    settings.log_level = settings.log_level.upper()
+    try:
+        import zoneinfo
+        zoneinfo.ZoneInfo(settings.default_timezone)
+    except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"{settings.source}: default_timezone {settings.default_timezone!r} is not a known time zone") from None
+    for name, low in (("session_lifetime_hours", 1), ("max_field_length", 20), ("trusted_proxies", 0)):
+        if getattr(settings, name) < low:
+            raise ConfigError(f"{settings.source}: {name} must be at least {low}")
+    for name, low in (("max_failures", 1), ("max_failures_per_address", 1), ("window_seconds", 1)):
+        if getattr(settings.login, name) < low:
+            raise ConfigError(f"{settings.source}: login.{name} must be at least {low}")
+    if settings.serve.workers < 1 or settings.serve.threads < 1:
+        raise ConfigError(f"{settings.source}: serve.workers and serve.threads must be at least 1")
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from every layer, raising ConfigError on the first problem."""
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    sources = []
+    path = environ.get("ATRIUM_CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found (ATRIUM_CONFIG)") from None
+        except PermissionError:
+            raise ConfigError(f"{path}: config file is not readable") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        _apply(settings, data, path)
+        sources.append(path)
+    _apply(settings, _env_layer(environ), "environment", from_text=True)
+    if overrides:
+        _apply(settings, overrides, "settings passed to create_app")
+    settings.source = path or "settings"
+    _validate(settings)
+    return settings
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(key, default, meaning) for every setting, for the operator guide and `atrium config keys`."""
+    rows = []
+
+    def walk(cls, prefix):
+        for name, f in _public_fields(cls).items():
+            typ = typing.get_type_hints(cls)[name]
+            if dataclasses.is_dataclass(typ):
+                walk(typ, f"{prefix}{name}.")
+            else:
+                rows.append((prefix + name, repr(f.default), f.metadata.get("doc", "")))
+
+    walk(Settings, "")
+    return rows

@@ -1,0 +1,150 @@
+"""The database: one peewee proxy, a connection per request, and versioned migrations."""
+from __future__ import annotations
+
+import datetime
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
+from urllib.parse import unquote, urlparse
+
+import peewee
+from peewee import DatabaseProxy, Model
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL: a committed message survives a power cut
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+}
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC now, the one form timestamps take in the database."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL cannot be understood."""
+
+
+def make_database(url: str) -> peewee.Database:
+    """A peewee database for sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/NAME; nothing is connected yet."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path:
+            raise DatabaseUrlError("sqlite URL has no path")
+        if path != ":memory:":
+            Path(path).parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgresql", "postgres"):
+        name = parsed.path.lstrip("/")
+        if not name:
+            raise DatabaseUrlError("postgresql URL names no database")
+        kwargs = {"host": parsed.hostname or None, "port": parsed.port or None,
+                  "user": unquote(parsed.username) if parsed.username else None,
+                  "password": unquote(parsed.password) if parsed.password else None,
+                  "connect_timeout": 5, "application_name": "atrium"}
+        return peewee.PostgresqlDatabase(unquote(name), **{k: v for k, v in kwargs.items() if v is not None})
+    raise DatabaseUrlError("unsupported database URL scheme (use sqlite:/// or postgresql://)")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe to print."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def is_postgres(database: peewee.Database | DatabaseProxy = db) -> bool:
+    target = database.obj if isinstance(database, DatabaseProxy) else database
+    return isinstance(target, peewee.PostgresqlDatabase)
+
+
+def init_app(app) -> None:
+    """A connection per request: opened by the first query (so /healthz needs none), closed on teardown."""
+
+    @app.teardown_appcontext
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+
+# --- migrations -------------------------------------------------------------
+
+class SchemaMigration(BaseModel):
+    version = peewee.IntegerField(primary_key=True)
+    name = peewee.CharField()
+    applied_at = peewee.DateTimeField(default=utcnow)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    module: ModuleType
+
+
+def available_migrations() -> list[Migration]:
+    """Every migration module app/migrations/vNNNN_name.py, in version order."""
+    from app import migrations as package
+
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        m = re.fullmatch(r"v(\d{4})_(\w+)", info.name)
+        if m:
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            found.append(Migration(int(m.group(1)), m.group(2), module))
+    found.sort(key=lambda mig: mig.version)
+    versions = [mig.version for mig in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migration versions are not consecutive: {versions}")
+    return found
+
+
+def head_version() -> int:
+    return len(available_migrations())
+
+
+def current_version(database: peewee.Database | DatabaseProxy = db) -> int:
+    """The newest applied migration, 0 for an empty database."""
+    if not database.table_exists(SchemaMigration._meta.table_name):
+        return 0
+    with database.bind_ctx([SchemaMigration]):
+        return SchemaMigration.select(peewee.fn.MAX(SchemaMigration.version)).scalar() or 0
+
+
+def upgrade(database: peewee.Database | DatabaseProxy = db, target: int | None = None,
+            progress: Callable[[Migration], None] | None = None) -> list[Migration]:
+    """Apply pending migrations up to target (default: all), each in its own transaction."""
+    target_db = database.obj if isinstance(database, DatabaseProxy) else database
+    migrator = PostgresqlMigrator(target_db) if is_postgres(target_db) else SqliteMigrator(target_db)
+    applied = []
+    with target_db.bind_ctx([SchemaMigration]):
+        target_db.create_tables([SchemaMigration], safe=True)
+        for mig in available_migrations():
+            if target is not None and mig.version > target:
+                break
+            with target_db.atomic():
+                if is_postgres(target_db):
+                    # Two nodes upgrading at once: the second waits, then sees the work done.
+                    target_db.execute_sql("SELECT pg_advisory_xact_lock(4242001)")
+                if SchemaMigration.get_or_none(SchemaMigration.version == mig.version):
+                    continue
+                if progress:
+                    progress(mig)
+                mig.module.upgrade(target_db, migrator)
+                SchemaMigration.create(version=mig.version, name=mig.name)
+            applied.append(mig)
+    return applied

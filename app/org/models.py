@@ -1,0 +1,70 @@
+"""The org chart: departments, people and who sits where."""
+from __future__ import annotations
+
+import peewee
+
+from app.db import utcnow
+from app.tenancy.models import Tenant, TenantModel
+
+ROLES = ("admin", "member")
+SOURCES = ("local", "directory")
+
+
+class Department(TenantModel):
+    name = peewee.CharField(max_length=200)
+    parent = peewee.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+    sort_order = peewee.IntegerField(default=0)
+    head = peewee.DeferredForeignKey("Person", null=True, on_delete="SET NULL")
+    source = peewee.CharField(max_length=16, default="local")
+    external_id = peewee.CharField(max_length=128, null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "external_id"), True),)
+
+
+class Person(TenantModel):
+    login = peewee.CharField(max_length=128)
+    display_name = peewee.CharField(max_length=200)
+    email = peewee.CharField(max_length=254, null=True)
+    mobile = peewee.CharField(max_length=40, null=True)
+    title = peewee.CharField(max_length=200, null=True)
+    employee_no = peewee.CharField(max_length=64, null=True)
+    manager = peewee.ForeignKeyField("self", null=True, backref="reports", on_delete="SET NULL")
+    role = peewee.CharField(max_length=16, default="member")
+    is_active = peewee.BooleanField(default=True)
+    deactivated_by = peewee.CharField(max_length=16, null=True)
+    source = peewee.CharField(max_length=16, default="local")
+    external_id = peewee.CharField(max_length=128, null=True)
+    password_hash = peewee.CharField(max_length=255, null=True)
+    must_change_password = peewee.BooleanField(default=False)
+    session_epoch = peewee.IntegerField(default=0)
+    locale = peewee.CharField(max_length=16, null=True)
+    timezone = peewee.CharField(max_length=64, null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+    last_login_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("tenant", "login"), True),
+            (("tenant", "external_id"), True),
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @classmethod
+    def active(cls, tenant: Tenant):
+        return cls.select().where((cls.tenant == tenant) & (cls.is_active == True))  # noqa: E712
+
+
+class Membership(TenantModel):
+    person = peewee.ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
+    department = peewee.ForeignKeyField(Department, backref="memberships", on_delete="CASCADE")
+    is_primary = peewee.BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("person", "department"), True),)
+

@@ -1,0 +1,253 @@
+"""Org chart operations: plain functions over a tenant and plain values."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import peewee
+from flask_babel import lazy_gettext as _l
+
+from app.db import db, utcnow
+from app.org.models import ROLES, Department, Membership, Person
+from app.security.passwords import hash_password
+from app.tenancy.models import Tenant
+from app.tenancy.scope import TenantScope
+from app.validation import (ValidationError, check_new_password, clean_email, clean_login,
+                            clean_mobile, clean_text)
+
+
+@dataclass
+class DeptNode:
+    department: Department
+    children: list["DeptNode"] = field(default_factory=list)
+    member_count: int = 0
+
+
+class OrgIndex:
+    """One tenant's departments in memory: tree, paths and member counts from two queries."""
+
+    def __init__(self, tenant: Tenant):
+        self.by_id: dict[int, Department] = {
+            d.id: d for d in TenantScope(tenant).select(Department).order_by(Department.sort_order, Department.name)}
+        counts = (TenantScope(tenant).select(Membership, Membership.department, peewee.fn.COUNT(Membership.id))
+                  .join(Person).where(Person.is_active == True)  # noqa: E712
+                  .group_by(Membership.department).tuples())
+        self.member_counts = {dept_id: n for dept_id, n in counts}
+
+    def path(self, dept_id: int | None) -> list[Department]:
+        """Root-first chain of departments down to dept_id; stops on a broken or looping chain."""
+        chain, seen = [], set()
+        while dept_id is not None and dept_id in self.by_id and dept_id not in seen:
+            seen.add(dept_id)
+            dept = self.by_id[dept_id]
+            chain.append(dept)
+            dept_id = dept.parent_id
+        return list(reversed(chain))
+
+    def tree(self) -> list[DeptNode]:
+        nodes = {i: DeptNode(d, member_count=self.member_counts.get(i, 0)) for i, d in self.by_id.items()}
+        roots = []
+        for i, dept in self.by_id.items():
+            parent = nodes.get(dept.parent_id)
+            (parent.children if parent else roots).append(nodes[i])
+        return roots
+
+    def subtree_ids(self, dept_id: int) -> set[int]:
+        children: dict[int | None, list[int]] = {}
+        for i, d in self.by_id.items():
+            children.setdefault(d.parent_id, []).append(i)
+        found, todo = set(), [dept_id]
+        while todo:
+            current = todo.pop()
+            if current not in found:
+                found.add(current)
+                todo.extend(children.get(current, []))
+        return found
+
+
+# --- departments --------------------------------------------------------------
+
+def save_department(tenant: Tenant, dept: Department | None, form: Mapping[str, str], max_length: int = 200) -> Department:
+    """Create (dept=None) or update a department from form values; ValidationError on the first problem."""
+    scope = TenantScope(tenant)
+    name = clean_text(form.get("name"), "name", required=True, max_length=max_length)
+    parent = None
+    if form.get("parent_id"):
+        parent = scope.get_or_none(Department, form["parent_id"])
+        if parent is None:
+            raise ValidationError("parent_id", _l("Choose a department from the list."))
+        if dept is not None and parent.id in OrgIndex(tenant).subtree_ids(dept.id):
+            raise ValidationError("parent_id", _l("A department cannot sit inside itself or its own sub-departments."))
+    head = None
+    if form.get("head_id"):
+        head = scope.get_or_none(Person, form["head_id"])
+        if head is None or not head.is_active:
+            raise ValidationError("head_id", _l("Choose an active person from the list."))
+    try:
+        sort_order = int(form.get("sort_order") or 0)
+    except ValueError:
+        raise ValidationError("sort_order", _l("Enter a whole number.")) from None
+    with db.atomic():
+        if dept is None:
+            dept = Department(tenant=tenant)
+        dept.name, dept.parent, dept.head, dept.sort_order = name, parent, head, sort_order
+        dept.save()
+    return dept
+
+
+def delete_department(dept: Department) -> None:
+    """Remove an empty department; one with sub-departments or members is refused."""
+    if Department.select().where(Department.parent == dept).exists():
+        raise ValidationError("department", _l("Move or delete its sub-departments first."))
+    if Membership.select().where(Membership.department == dept).exists():
+        raise ValidationError("department", _l("Move its members to another department first."))
+    dept.delete_instance()
+
+
+# --- people -------------------------------------------------------------------
+
+def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length: int = 200) -> Person:
+    """Create (person=None) or update a local person from form values; ValidationError on the first problem."""
+    scope = TenantScope(tenant)
+    creating = person is None
+    login = clean_login(form.get("login")) if creating else person.login
+    if creating and scope.select(Person).where(Person.login == login).exists():
+        raise ValidationError("login", _l("This login name is already taken."))
+    display_name = clean_text(form.get("display_name"), "display_name", required=True, max_length=max_length)
+    email = clean_email(form.get("email"))
+    if email and scope.select(Person).where((Person.email == email) & (Person.id != (person.id if person else 0))).exists():
+        raise ValidationError("email", _l("Another person already uses this email address."))
+    mobile = clean_mobile(form.get("mobile"))
+    title = clean_text(form.get("title"), "title", max_length=max_length)
+    employee_no = clean_text(form.get("employee_no"), "employee_no", max_length=64)
+    role = form.get("role") or "member"
+    if role not in ROLES:
+        raise ValidationError("role", _l("Choose a role from the list."))
+    if not creating and person.is_admin and role != "admin":
+        _check_not_last_admin(person)
+    manager = None
+    if form.get("manager_id"):
+        manager = scope.get_or_none(Person, form["manager_id"])
+        if manager is None or not manager.is_active:
+            raise ValidationError("manager_id", _l("Choose an active person from the list."))
+        if not creating and _manages_through(manager, person):
+            raise ValidationError("manager_id", _l("That would make a loop in the manager chain."))
+    dept_ids = form.getlist("department_ids") if hasattr(form, "getlist") else form.get("department_ids", [])
+    departments = []
+    for dept_id in dept_ids:
+        dept = scope.get_or_none(Department, dept_id)
+        if dept is None:
+            raise ValidationError("department_ids", _l("Choose departments from the list."))
+        if dept not in departments:
+            departments.append(dept)
+    password = form.get("password") or ""
+    if creating and password:
+        check_new_password(password)
+    with db.atomic():
+        if creating:
+            person = Person(tenant=tenant, login=login, source="local")
+        if password:
+            person.password_hash = hash_password(password)
+            person.must_change_password = bool(form.get("must_change_password"))
+        person.display_name, person.email, person.mobile = display_name, email, mobile
+        person.title, person.employee_no, person.role, person.manager = title, employee_no, role, manager
+        person.updated_at = utcnow()
+        try:
+            person.save()
+        except peewee.IntegrityError:
+            raise ValidationError("login", _l("This login name is already taken.")) from None
+        set_departments(person, departments)
+    return person
+
+
+def set_departments(person: Person, departments: list[Department]) -> None:
+    """Make these the person's departments, the first one primary."""
+    wanted = {d.id: i == 0 for i, d in enumerate(departments)}
+    for m in Membership.select().where(Membership.person == person):
+        if m.department_id not in wanted:
+            m.delete_instance()
+        elif m.is_primary != wanted.pop(m.department_id):
+            m.is_primary = not m.is_primary
+            m.save()
+        else:
+            wanted.pop(m.department_id, None)
+    for dept_id, primary in wanted.items():
+        Membership.create(tenant=person.tenant_id, person=person, department=dept_id, is_primary=primary)
+
+
+def _manages_through(manager: Person, person: Person) -> bool:
+    """True when person appears in manager's chain upwards (including manager itself)."""
+    seen = set()
+    current = manager
+    while current is not None and current.id not in seen:
+        if current.id == person.id:
+            return True
+        seen.add(current.id)
+        current = Person.get_or_none(Person.id == current.manager_id) if current.manager_id else None
+    return False
+
+
+def _check_not_last_admin(person: Person) -> None:
+    others = (Person.active(person.tenant).where((Person.role == "admin") & (Person.id != person.id)).exists())
+    if not others:
+        raise ValidationError("role", _l("The tenant must keep at least one active admin."))
+
+
+def deactivate_person(person: Person, by: str = "admin") -> None:
+    """Stop a person from logging in, ending their open sessions at once; their data stays."""
+    if person.is_admin:
+        _check_not_last_admin(person)
+    person.is_active = False
+    person.deactivated_by = by
+    person.session_epoch += 1
+    person.updated_at = utcnow()
+    person.save()
+
+
+def reactivate_person(person: Person) -> None:
+    person.is_active = True
+    person.deactivated_by = None
+    person.updated_at = utcnow()
+    person.save()
+
+
+def set_password(person: Person, password: str, *, must_change: bool = False) -> None:
+    """Set a new password (checked), ending other sessions of the person."""
+    check_new_password(password)
+    person.password_hash = hash_password(password)
+    person.must_change_password = must_change
+    person.session_epoch += 1
+    person.updated_at = utcnow()
+    person.save()
+
+
+def search_people(tenant: Tenant, query: str | None, *, include_inactive: bool = False):
+    """People of the tenant whose name, login, email, mobile or title contains the query."""
+    scope = TenantScope(tenant)
+    rows = scope.select(Person)
+    if not include_inactive:
+        rows = rows.where(Person.is_active == True)  # noqa: E712
+    q = (query or "").strip()
+    if q:
+        # contains() is case-insensitive on both databases (LIKE on SQLite, ILIKE on PostgreSQL).
+        rows = rows.where(Person.display_name.contains(q) | Person.login.contains(q) | Person.email.contains(q)
+                          | Person.mobile.contains(q) | Person.title.contains(q))
+    return rows.order_by(Person.display_name, Person.id)
+
+
+def people_in_department(tenant: Tenant, dept: Department):
+    return (TenantScope(tenant).select(Person).join(Membership, on=(Membership.person == Person.id))
+            .where((Membership.department == dept) & (Person.is_active == True))  # noqa: E712
+            .order_by(Person.display_name))
+
+
+def primary_department_ids(tenant: Tenant, person_ids: list[int]) -> dict[int, int]:
+    """person id -> primary department id, for a page of people in one query."""
+    if not person_ids:
+        return {}
+    rows = (TenantScope(tenant).select(Membership, Membership.person, Membership.department)
+            .where(Membership.person.in_(person_ids)).order_by(Membership.is_primary.desc()).tuples())
+    found: dict[int, int] = {}
+    for pid, did in rows:
+        found.setdefault(pid, did)
+    return found

@@ -1,0 +1,63 @@
+"""What employees see of the org chart: home, the people directory, person and department pages."""
+from __future__ import annotations
+
+from flask import Blueprint, g, render_template, request
+
+from app.org.models import Department, Membership, Person
+from app.org.service import OrgIndex, people_in_department, primary_department_ids, search_people
+from app.pagination import paginate
+from app.security.auth import login_required
+
+bp = Blueprint("org", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    """The person's own profile and the department tree."""
+    index = OrgIndex(g.tenant)
+    return render_template("home.html", person=g.person, index=index, tree=index.tree(),
+                           departments=_departments_of(g.person, index))
+
+
+@bp.route("/people")
+@login_required
+def people():
+    """The people directory with search."""
+    q = (request.args.get("q") or "").strip()[:100]
+    page = paginate(search_people(g.tenant, q), request.args.get("page"), per_page=50)
+    index = OrgIndex(g.tenant)
+    primary = primary_department_ids(g.tenant, [p.id for p in page.items])
+    return render_template("people.html", page=page, q=q, index=index, primary=primary)
+
+
+@bp.route("/people/<int:person_id>")
+@login_required
+def person(person_id: int):
+    """A person's card: title, department path, manager, contact."""
+    shown = g.scope.get_or_404(Person, person_id)
+    index = OrgIndex(g.tenant)
+    reports = g.scope.select(Person).where((Person.manager == shown) & (Person.is_active == True)).order_by(Person.display_name)  # noqa: E712
+    manager = g.scope.get_or_none(Person, shown.manager_id) if shown.manager_id else None
+    return render_template("person.html", shown=shown, manager=manager, reports=list(reports),
+                           departments=_departments_of(shown, index), index=index)
+
+
+@bp.route("/departments/<int:dept_id>")
+@login_required
+def department(dept_id: int):
+    """A department: its path, head, sub-departments and members."""
+    dept = g.scope.get_or_404(Department, dept_id)
+    index = OrgIndex(g.tenant)
+    head = g.scope.get_or_none(Person, dept.head_id) if dept.head_id else None
+    children = [d for d in index.by_id.values() if d.parent_id == dept.id]
+    page = paginate(people_in_department(g.tenant, dept), request.args.get("page"), per_page=50)
+    return render_template("department.html", dept=dept, head=head, children=children,
+                           path=index.path(dept.id), page=page, index=index)
+
+
+def _departments_of(person: Person, index: OrgIndex) -> list[list[Department]]:
+    """The department paths of a person, primary first."""
+    rows = (g.scope.select(Membership).where(Membership.person == person)
+            .order_by(Membership.is_primary.desc(), Membership.id))
+    return [index.path(m.department_id) for m in rows]
