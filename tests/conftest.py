@@ -70,7 +70,9 @@ def make_settings(data_dir: Path, database_url: str, **extra):
     from app.config import load_settings
     from app.instance import ensure_secret_key
 
-    settings = load_settings({"data_dir": str(data_dir), "database_url": database_url, **extra}, environ={})
+    # English unless a test asks otherwise, so assertions can read the source strings.
+    settings = load_settings({"data_dir": str(data_dir), "database_url": database_url, "default_locale": "en",
+                              **extra}, environ={})
     ensure_secret_key(settings)
     return settings
 

@@ -1,0 +1,54 @@
+"""A live server on loopback and headless Debian chromium driven by Playwright."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.servers import free_port
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# Every host name resolves to loopback, so tenants' host names work and nothing leaves the machine.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage",
+                 "--host-resolver-rules=MAP * 127.0.0.1"]
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request, tmp_path):
+    """Browser tests run on SQLite; the same views are covered on PostgreSQL by the view tests."""
+    import shutil
+    target = tmp_path / "atrium.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served by a threaded WSGI server on a free loopback port; yields its port."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield port
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
