@@ -90,11 +90,10 @@ def app(database_url, tmp_path, settings_overrides):
 
     application = create_app(make_settings(tmp_path / "data", database_url, **settings_overrides))
     application.config["TESTING"] = True
-    with application.app_context():
-        db.connect(reuse_if_open=True)
-        yield application
-        if not db.is_closed():
-            db.close()
+    # No app context stays pushed: each test request gets its own, with a fresh `g`, as in production.
+    yield application
+    if not db.is_closed():
+        db.close()
 
 
 @pytest.fixture
