@@ -8,6 +8,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden
 
 from app.db import utcnow
+from app.org.ldap.login import DirectoryUnavailable, check_directory_password
 from app.org.models import Person
 from app.security import throttle
 from app.security.passwords import verify_password
@@ -16,7 +17,7 @@ from app.tenancy.scope import TenantScope
 
 
 class LoginRefused(Exception):
-    """Authentication failed; `reason` is 'invalid', 'throttled' or 'empty', `retry_after` seconds when throttled."""
+    """Authentication failed; `reason` is invalid, throttled, empty or unavailable; `retry_after` when throttled."""
 
     def __init__(self, reason: str, retry_after: int = 0):
         super().__init__(reason)
@@ -33,7 +34,13 @@ def authenticate(tenant: Tenant, login: str, password: str, address: str, rules)
     if wait:
         raise LoginRefused("throttled", wait)
     person = TenantScope(tenant).select(Person).where(Person.login == login).first()
-    ok = verify_password(person.password_hash if person else None, password)
+    if person is not None and person.source == "directory":
+        try:
+            ok = person.is_active and check_directory_password(tenant, person, password)
+        except DirectoryUnavailable:
+            raise LoginRefused("unavailable") from None
+    else:
+        ok = verify_password(person.password_hash if person else None, password)
     if not ok or not person.is_active:
         throttle.record_failure(tenant, login, address)
         raise LoginRefused("invalid")

@@ -30,6 +30,8 @@ def login():
             elif refused.reason == "throttled":
                 minutes = max(1, (refused.retry_after + 59) // 60)
                 error, status = _("Too many failed attempts. Try again in %(n)d minutes.", n=minutes), 429
+            elif refused.reason == "unavailable":
+                error, status = _("The company directory is unavailable. Try again in a few minutes."), 503
             else:
                 error, status = _("The login name or password is not correct."), 401
         else:

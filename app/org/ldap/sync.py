@@ -1,0 +1,139 @@
+"""A directory sync run: read, plan, check, apply in one transaction, and keep a record of it.
+
+All or nothing: the directory is read completely before the database is
+touched, and the plan is applied in one transaction, so a directory that fails
+half-way changes nothing. The run record is written outside that transaction
+so a failed or aborted run is still on file.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import peewee
+from flask_babel import lazy_gettext as _l
+
+from app.db import db, utcnow
+from app.org.ldap.apply import apply_plan
+from app.org.ldap.config import get_config
+from app.org.ldap.directory import DirectoryFailure, close, connect
+from app.org.ldap.models import DirectoryConfig, SyncRun
+from app.org.ldap.plan import Existing, SyncPlan, compute_plan, load_existing
+from app.org.ldap.read import read_directory
+from app.org.models import Person
+from app.tenancy.models import Tenant
+
+log = logging.getLogger("app.org.ldap")
+
+STORED_PROBLEMS = 1000
+
+GUARD_TEXTS = {
+    "share": _l("would deactivate %(count)d of %(active)d active directory people, more than the allowed "
+                "%(percent)s%%"),
+    "admins": _l("would deactivate every admin of the tenant"),
+}
+
+
+class DirectoryNotConfigured(Exception):
+    """The tenant has no directory settings, or they are switched off."""
+
+
+@dataclass
+class SyncResult:
+    """The recorded run with the plan it made (the plan is None when the directory could not be read)."""
+
+    run: SyncRun
+    plan: SyncPlan | None = None
+    guard: list[dict] = field(default_factory=list)
+
+
+def guard_text(violation: dict) -> str:
+    """A guard violation as one line in the reader's language."""
+    return str(GUARD_TEXTS[violation["code"]]) % violation.get("args", {})
+
+
+def check_guard(plan: SyncPlan, existing: Existing, max_share: float) -> list[dict]:
+    """The safety rules this plan breaks: too many deactivations, or no admin left."""
+    violations = []
+    count = len(plan.deactivations)
+    if existing.active_directory and count / existing.active_directory > max_share:
+        violations.append({"code": "share", "args": {"count": count, "active": existing.active_directory,
+                                                     "percent": f"{max_share * 100:g}"}})
+    leaving = {pid for pid, *_rest in plan.deactivations}
+    if existing.active_admins and existing.active_admins <= leaving:
+        violations.append({"code": "admins", "args": {}})
+    return violations
+
+
+def _finish(run: SyncRun, status: str, started: float, *, reason: str | None = None, plan: SyncPlan | None = None,
+            guard: list[dict] | None = None) -> None:
+    run.status = status
+    run.reason = reason
+    run.finished_at = utcnow()
+    run.duration_ms = int((time.monotonic() - started) * 1000)
+    if plan is not None:
+        run.counts = json.dumps(plan.counts())
+        run.problems = json.dumps([p.as_dict() for p in plan.problems[:STORED_PROBLEMS]], ensure_ascii=False)
+        run.plan = json.dumps({**plan.summary(), "guard": guard or []}, ensure_ascii=False, default=str)
+    run.save()
+
+
+def run_sync(tenant: Tenant, *, kind: str = "full", dry_run: bool = False, force: bool = False, origin: str = "cli",
+             started_by: Person | None = None, progress: Callable[[int], None] | None = None,
+             progress_every: int = 10000) -> SyncResult:
+    """Sync the tenant's org chart from its directory (or only plan it, dry_run) and record the run."""
+    config = get_config(tenant)
+    if config is None or not config.enabled:
+        raise DirectoryNotConfigured(tenant.slug)
+    if kind == "incremental" and not config.high_water_mark:
+        kind = "full"  # nothing to be incremental from yet
+    run = SyncRun.create(tenant=tenant, origin=origin, started_by=started_by, kind=kind, dry_run=dry_run,
+                         forced=force, status="running")
+    started = time.monotonic()
+    try:
+        conn = connect(config)
+        try:
+            snapshot = read_directory(conn, config, since=config.high_water_mark if kind == "incremental" else None,
+                                      progress=progress, progress_every=progress_every)
+        finally:
+            close(conn)
+        with db.atomic() as transaction:
+            # Touching the settings row first makes a second sync of the tenant wait for this one.
+            DirectoryConfig.update(updated_at=DirectoryConfig.updated_at).where(
+                DirectoryConfig.id == config.id).execute()
+            existing = load_existing(tenant)
+            plan = compute_plan(snapshot, existing)
+            guard = check_guard(plan, existing, config.max_deactivation_share)
+            if dry_run or (guard and not force):
+                transaction.rollback()
+            else:
+                apply_plan(tenant, plan, existing)
+                fields = [DirectoryConfig.high_water_mark]
+                config.high_water_mark = plan.mark
+                if kind == "full":
+                    config.last_full_sync_at = utcnow()
+                    fields.append(DirectoryConfig.last_full_sync_at)
+                config.save(only=fields)
+    except DirectoryFailure as failure:
+        log.warning("directory sync of tenant %s failed: %s", tenant.slug, failure.reason())
+        _finish(run, "failed", started, reason=failure.reason())
+        return SyncResult(run)
+    except peewee.DatabaseError as exc:
+        log.error("directory sync of tenant %s failed in the database: %s", tenant.slug, type(exc).__name__)
+        _finish(run, "failed", started, reason=type(exc).__name__)
+        return SyncResult(run)
+    status = "aborted" if guard and not force else "ok"
+    _finish(run, status, started, plan=plan, guard=guard, reason="guard" if status == "aborted" else None)
+    log.info("directory sync of tenant %s (%s%s): %s %s", tenant.slug, kind, ", dry run" if dry_run else "",
+             status, run.counts)
+    return SyncResult(run, plan, guard)
+
+
+def scheduled_tenants() -> list[Tenant]:
+    """Tenants whose directory is configured, switched on and scheduled."""
+    return list(Tenant.select().join(DirectoryConfig, on=(DirectoryConfig.tenant == Tenant.id))
+                .where((DirectoryConfig.enabled == True) & (DirectoryConfig.schedule_enabled == True))  # noqa: E712
+                .order_by(Tenant.slug))
