@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 import peewee
@@ -37,13 +38,15 @@ def with_app(command):
         except (ConfigError, DatabaseUrlError) as exc:
             fail(str(exc), EXIT_CONFIG)
         with app.app_context():
-            try:
-                db.connect(reuse_if_open=True)
-            except peewee.OperationalError as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                fail(f"cannot reach the database {redact_url(app.config['ATRIUM'].database)}: {first}")
+            # The connection opens with the first query, so `init` can create the data directory first.
             try:
                 return command(app, *args, **kwargs)
+            except peewee.OperationalError as exc:
+                url = app.config["ATRIUM"].database
+                if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+                    fail(f"no database at {url[len('sqlite:///'):]}: run `atrium init` first")
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                fail(f"cannot reach the database {redact_url(url)}: {first}")
             finally:
                 if not db.is_closed():
                     db.close()
@@ -99,8 +102,7 @@ def init(app, as_json):
     from app.instance import ensure_data_dir, ensure_secret_key
 
     settings = app.config["ATRIUM"]
-    if settings.database.startswith("sqlite:"):
-        ensure_data_dir(settings)
+    ensure_data_dir(settings)
     created = ensure_secret_key(settings)
     applied = dbmod.upgrade()
     emit(as_json, {"data_dir": settings.data_dir, "secret_key_created": created,
@@ -123,7 +125,9 @@ def db():
 def db_upgrade(app, target, as_json):
     """Apply pending schema migrations, each in its own transaction."""
     from app import db as dbmod
+    from app.instance import ensure_data_dir
 
+    ensure_data_dir(app.config["ATRIUM"])
     before = dbmod.current_version()
     applied = dbmod.upgrade(target=target, progress=None if as_json else
                             lambda m: click.echo(f"applying {m.version:04d} {m.name} ..."))
@@ -272,25 +276,28 @@ def user_reset_password(app, tenant_slug, login, password_stdin, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_app
 def demo(app, as_json):
-    """Create the demo tenant (about 200 people in 15 departments) and print how to log in.
+    """Create two demo tenants with their own org charts and brands, and print how to log in.
 
-    Re-running it keeps the data and prints a fresh one-time password for the demo admin.
+    Re-running it keeps the data and prints fresh one-time passwords for the demo admins.
     """
-    from app.org.demo import create_demo
+    from app.demo import create_demo_install
 
     require_schema(app)
-    result = create_demo()
-    url = app.config["ATRIUM"].public_url or f"http://{app.config['ATRIUM'].serve.bind}"
-    emit(as_json, {"tenant": result.tenant.slug, "created": result.created, "people": result.people,
-                   "departments": result.departments, "url": url, "login": result.admin.login,
-                   "one_time_password": result.password},
-         [f"demo tenant '{result.tenant.slug}': {result.people} people in {result.departments} departments"
-          f" ({'created' if result.created else 'already there'})",
-          "",
-          f"  open      {url}",
-          f"  login     {result.admin.login}",
-          f"  password  {result.password}   (one-time: you will choose your own)",
-          ""])
+    settings = app.config["ATRIUM"]
+    port = settings.serve.bind.rpartition(":")[2]
+    rows, lines = [], []
+    for spec, result in create_demo_install(settings.branding_dir):
+        url = (settings.public_url if spec.is_default and settings.public_url
+               else f"http://{settings.serve.bind}" if spec.is_default else f"http://{spec.host}:{port}")
+        rows.append({"tenant": spec.slug, "created": result.created, "people": result.people,
+                     "departments": result.departments, "url": url, "login": result.admin.login,
+                     "one_time_password": result.password})
+        lines += [f"{spec.name}: {result.people} people in {result.departments} departments"
+                  f" ({'created' if result.created else 'already there'}), brand '{spec.pack}'",
+                  f"  open      {url}",
+                  f"  login     {result.admin.login}",
+                  f"  password  {result.password}   (one-time: you will choose your own)", ""]
+    emit(as_json, rows, lines)
 
 
 @main.command()
@@ -354,6 +361,186 @@ def config_keys():
     for key, default, doc in describe():
         env = "ATRIUM_" + key.upper().replace(".", "__")
         click.echo(f"{key:<28} {default:<22} {doc}\n{'':<28} env: {env}")
+
+
+# --- commands that live with their capability --------------------------------------------
+
+from app.brand.cli import branding  # noqa: E402 - needs the helpers above
+
+main.add_command(branding)
+
+
+# --- directory sync (LDAP / Active Directory) --------------------------------------------
+
+def _directory_config(tenant):
+    from app.org.ldap.config import get_config
+
+    config = get_config(tenant)
+    if config is None:
+        fail(f"tenant {tenant.slug} has no directory: configure it with `atrium ldap-config {tenant.slug} "
+             "--from-file directory.toml`", EXIT_CONFIG)
+    return config
+
+
+def _directory_failure_line(failure, config) -> str:
+    """One line an operator can act on, naming the exception class only (its text may hold secrets)."""
+    from app.org.ldap.config import servers_of
+
+    if failure.kind == "unreachable":
+        return f"cannot reach the directory ({', '.join(servers_of(config))}): {failure.error_class}"
+    if failure.kind == "credentials":
+        return f"the directory refused the bind DN or password ({failure.error_class})"
+    if failure.kind == "tls":
+        return f"TLS with the directory failed ({failure.error_class}): check the CA bundle and the server certificate"
+    if failure.kind == "secret":
+        return "the bind password cannot be read: check bind_password_file, or set the password again"
+    return f"the directory failed: {failure.reason()}"
+
+
+@main.command("ldap-test")
+@click.argument("tenant_slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def ldap_test(app, tenant_slug, as_json):
+    """Connect to a tenant's directory, bind, and count the people and departments a sync would read."""
+    from app.org.ldap.directory import DirectoryFailure, check_connection
+
+    require_schema(app)
+    config = _directory_config(get_tenant(tenant_slug))
+    try:
+        report = check_connection(config)
+    except DirectoryFailure as failure:
+        if as_json:
+            emit(True, {"ok": False, "error": failure.kind, "reason": failure.reason()}, [])
+        fail(_directory_failure_line(failure, config))
+    emit(as_json, {"ok": True, "server": report.server, "people": report.people, "departments": report.departments},
+         [f"connected to {report.server} as {config.bind_dn or 'anonymous'}",
+          f"people found by the user filter: {report.people}",
+          f"departments found ({config.department_source}): {report.departments}"])
+
+
+def _sync_lines(tenant, result, limit: int = 20) -> list[str]:
+    from app.org.ldap.read import problem_text
+    from app.org.ldap.sync import guard_text
+
+    run = result.run
+    head = f"{tenant.slug}: {run.kind} sync{' (dry run)' if run.dry_run else ''} {run.status}"
+    lines = [f"{head} in {run.duration_ms / 1000:.1f} s (run {run.id})"]
+    if run.status == "failed":
+        return lines + [f"  reason: {run.reason}"]
+    counts = json.loads(run.counts)
+    lines.append("  " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items()))
+    for violation in result.guard:
+        lines.append(f"  stopped: {guard_text(violation)}" if run.status == "aborted"
+                     else f"  forced past: {guard_text(violation)}")
+    if run.status == "aborted":
+        lines.append("  nothing was changed; check the plan, then run again with --force if it is right")
+    plan = result.plan.summary(limit)
+    for kind in ("creates", "updates", "moves", "deactivations", "reactivations", "departments"):
+        for row in plan[kind]:
+            detail = {k: v for k, v in row.items() if k not in ("dn",)}
+            lines.append(f"  {kind[:-1]}: {row.get('dn') or ''} {json.dumps(detail, ensure_ascii=False)}")
+    for problem in result.plan.problems[:limit]:
+        lines.append(f"  problem: {problem_text(problem.as_dict())}")
+    if len(result.plan.problems) > limit:
+        lines.append(f"  ... {len(result.plan.problems) - limit} more problems (see --json or the admin pages)")
+    return lines
+
+
+def _sync_data(tenant, result) -> dict:
+    from app.org.ldap.read import problem_text
+    from app.org.ldap.sync import guard_text
+
+    run = result.run
+    data = {"tenant": tenant.slug, "run": run.id, "status": run.status, "kind": run.kind, "dry_run": run.dry_run,
+            "forced": run.forced, "reason": run.reason, "duration_ms": run.duration_ms,
+            "counts": json.loads(run.counts)}
+    if result.plan is not None:
+        data["guard"] = [guard_text(v) for v in result.guard]
+        data["problems"] = [problem_text(p.as_dict()) for p in result.plan.problems[:200]]
+        data["plan"] = result.plan.summary()
+    return data
+
+
+@main.command("ldap-sync")
+@click.argument("tenant_slug", required=False)
+@click.option("--all", "all_tenants", is_flag=True, help="Every tenant whose directory sync is switched on and scheduled.")
+@click.option("--dry-run", is_flag=True, help="Only plan: show what would change, change nothing.")
+@click.option("--force", is_flag=True, help="Apply even when the safety guard would stop the run.")
+@click.option("--full/--incremental", "full", default=True,
+              help="Read everything (default; finds deletions) or only what changed since the last sync.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run and its plan as JSON.")
+@with_app
+def ldap_sync(app, tenant_slug, all_tenants, dry_run, force, full, as_json):
+    """Sync a tenant's people and departments from its directory; exit 1 when a run fails or is stopped."""
+    from app.org.ldap.sync import DirectoryNotConfigured, run_sync, scheduled_tenants
+
+    require_schema(app)
+    if bool(tenant_slug) == bool(all_tenants):
+        fail("name one TENANT or give --all", EXIT_CONFIG)
+    tenants = scheduled_tenants() if all_tenants else [get_tenant(tenant_slug)]
+    if not all_tenants:
+        config = _directory_config(tenants[0])
+        if not config.enabled:
+            fail(f"the directory of tenant {tenant_slug} is switched off", EXIT_CONFIG)
+    results = []
+    for tenant in tenants:
+        def progress(count, slug=tenant.slug):
+            click.echo(f"{slug}: {count} entries read", err=True)
+
+        try:
+            result = run_sync(tenant, kind="full" if full else "incremental", dry_run=dry_run, force=force,
+                              origin="schedule" if all_tenants else "cli", progress=progress)
+        except DirectoryNotConfigured:
+            continue
+        results.append((tenant, result))
+        if not as_json:
+            for line in _sync_lines(tenant, result):
+                click.echo(line)
+    if as_json:
+        data = [_sync_data(t, r) for t, r in results]
+        emit(True, data if all_tenants else data[0], [])
+    if any(r.run.status != "ok" for _t, r in results):
+        sys.exit(EXIT_FAILED)
+
+
+@main.command("ldap-config")
+@click.argument("tenant_slug")
+@click.option("--from-file", "path", type=click.Path(dir_okay=False), default=None,
+              help="A TOML file with the directory settings (replaces them all).")
+@click.option("--bind-password-stdin", is_flag=True, help="Read the bind password from standard input.")
+@click.option("--show", is_flag=True, help="Print the settings in force (the password never).")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@with_app
+def ldap_config(app, tenant_slug, path, bind_password_stdin, show, as_json):
+    """Configure a tenant's directory from a TOML file, or show its settings."""
+    from app.org.ldap.config import SettingsFileError, describe_config, get_config, save_config, settings_from_toml
+    from app.validation import ValidationError
+
+    require_schema(app)
+    tenant = get_tenant(tenant_slug)
+    if not path and not show:
+        fail("give --from-file FILE or --show", EXIT_CONFIG)
+    if path:
+        try:
+            values = settings_from_toml(path)
+        except SettingsFileError as exc:
+            fail(str(exc), EXIT_CONFIG)
+        password = sys.stdin.readline().rstrip("\r\n") if bind_password_stdin else None
+        if bind_password_stdin and not password:
+            fail("no bind password on standard input", EXIT_CONFIG)
+        try:
+            save_config(tenant, values, new_bind_password=password)
+        except ValidationError as exc:
+            fail(f"{path}: {exc.field}: {exc.message}", EXIT_CONFIG)
+    config = get_config(tenant) if show or path else None
+    if config is None:
+        fail(f"tenant {tenant.slug} has no directory", EXIT_CONFIG)
+    data = describe_config(config)
+    lines = [f"directory settings of {tenant.slug}{' saved' if path else ''}:"]
+    lines += [f"  {key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value}"
+              for key, value in data.items()]
+    emit(as_json, data, lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,12 +45,11 @@ def ldif(entries: list[tuple[str, dict]]) -> str:
 class SlapdServer:
     """slapd with an mdb database per suffix in a temp dir; can be paused, killed and restarted on its port."""
 
-    def __init__(self, size_limit: int | None = None):
+    def __init__(self):
         if not SLAPD.exists():
             raise ServerUnavailable("slapd not found (apt-get install slapd ldap-utils)")
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="atrium-slapd-"))
-        self.size_limit = size_limit
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -62,15 +61,16 @@ class SlapdServer:
         lines += [f"include {TEST_SCHEMA}", "modulepath /usr/lib/ldap", "moduleload back_mdb",
                   "moduleload ppolicy",  # defines pwdAccountLockedTime
                   f"pidfile {self.dir / 'slapd.pid'}", f"argsfile {self.dir / 'slapd.args'}"]
-        if self.size_limit:
-            lines.append(f"sizelimit {self.size_limit}")
+        lines.append("sizelimit unlimited")
         for i, suffix in enumerate(SUFFIXES):
             data = self.dir / f"db{i}"
             data.mkdir(exist_ok=True)
             lines += ["database mdb", f'suffix "{suffix}"', f'rootdn "{root_dn(suffix)}"', f"rootpw {ROOT_PASSWORD}",
                       f"directory {data}", "maxsize 4294967296", "index objectClass eq", "index entryUUID eq",
                       "index uid eq", "index sAMAccountName eq", "index uSNChanged eq",
-                      "index modifyTimestamp eq"]
+                      "index modifyTimestamp eq",
+                      # A service account named cn=limited may read only 3 entries per search (fault tests).
+                      'limits dn.regex="^cn=limited," size=3']
         path = self.dir / "slapd.conf"
         path.write_text("\n".join(lines) + "\n")
         return path

@@ -8,30 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from flask_babel import lazy_gettext as _l
+
 PRESET_NAMES = ("openldap", "389ds", "ad")
 DEPARTMENT_SOURCES = ("ou", "attribute", "group")
 SECURITY_MODES = ("none", "starttls", "ldaps")
 
 # Mapping keys an operator may override, with what each one holds.
 MAPPING_KEYS = {
-    "id": "stable id of an entry (survives renames and moves)",
-    "login": "login name",
-    "name": "display name",
-    "email": "email address",
-    "mobile": "mobile number",
-    "title": "job title",
-    "employee_no": "employee number",
-    "photo": "photo (JPEG bytes)",
-    "manager": "DN of the person's manager",
-    "disabled": "account disabled or locked",
-    "changed": "change marker for incremental sync",
-    "department_name": "name of an organizational unit",
-    "department_head": "DN of an organizational unit's head",
-    "department_order": "sort order of a department (a whole number)",
-    "department_attribute": "person attribute naming departments (attribute source; A/B/C for a path)",
-    "group_name": "name of a department group",
-    "group_head": "DN of a department group's head",
-    "member": "member DNs of a department group",
+    "id": _l("stable id of an entry (survives renames and moves)"),
+    "login": _l("login name"),
+    "name": _l("display name"),
+    "email": _l("email address"),
+    "mobile": _l("mobile number"),
+    "title": _l("job title"),
+    "employee_no": _l("employee number"),
+    "photo": _l("photo (JPEG bytes)"),
+    "manager": _l("DN of the person's manager"),
+    "disabled": _l("account disabled or locked"),
+    "changed": _l("change marker for incremental sync"),
+    "department_name": _l("name of an organizational unit"),
+    "department_head": _l("DN of an organizational unit's head"),
+    "department_order": _l("sort order of a department (a whole number)"),
+    "department_attribute": _l("person attribute naming departments (attribute source; A/B/C for a path)"),
+    "group_name": _l("name of a department group"),
+    "group_head": _l("DN of a department group's head"),
+    "member": _l("member DNs of a department group"),
 }
 
 
