@@ -52,12 +52,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     security.init_app(app)
 
     from app.org import admin as org_admin
+    from app.org.ldap import views as directory_views
     from app.org import views as org_views
     from app.security import views as security_views
     from app.tenancy import views as tenancy_views
     app.register_blueprint(security_views.bp)
     app.register_blueprint(org_views.bp)
     app.register_blueprint(org_admin.bp)
+    app.register_blueprint(directory_views.bp)
     app.register_blueprint(tenancy_views.bp)
     return app
 
