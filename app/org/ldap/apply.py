@@ -42,19 +42,27 @@ def bulk_set(table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tupl
 
 
 def _insert(model, fields, rows: list[tuple]) -> None:
+    """INSERT many rows with plain parameters: peewee's per-value conversion costs seconds at 100,000 rows."""
+    if not rows:
+        return
+    param = db.param
+    columns = ", ".join(f.column_name for f in fields)
+    row_sql = "(" + ", ".join([param] * len(fields)) + ")"
     for chunk in _chunks(rows):
-        model.insert_many(chunk, fields=fields).as_rowcount().execute()
+        db.execute_sql(f"INSERT INTO {model._meta.table_name} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}",
+                       [value for row in chunk for value in row])
 
 
 def apply_plan(tenant: Tenant, plan: SyncPlan, existing: Existing) -> None:
     """Make the plan's changes; the caller wraps this in one transaction."""
     now = utcnow()
+    stamp = Person.created_at.db_value(now)  # the stored form of a timestamp on this database
     scope = TenantScope(tenant)
 
     # Departments first (without heads, which may be people created below).
     _insert(Department, [Department.tenant, Department.name, Department.sort_order, Department.source,
                          Department.external_id, Department.created_at],
-            [(tenant.id, d.name, d.order, "directory", d.key, now) for d in plan.dept_creates])
+            [(tenant.id, d.name, d.order, "directory", d.key, stamp) for d in plan.dept_creates])
     dept_id = {ext: did for ext, did in scope.select(Department, Department.external_id, Department.id)
                .where(Department.source == "directory").tuples()}
     placed = [(dept_id[d.key], d.name, dept_id.get(d.parent) if d.parent else None, d.order)
@@ -69,7 +77,7 @@ def apply_plan(tenant: Tenant, plan: SyncPlan, existing: Existing) -> None:
                      Person.employee_no, Person.source, Person.external_id, Person.is_active, Person.role,
                      Person.created_at, Person.updated_at],
             [(tenant.id, p.login, p.name, p.email, p.mobile, p.title, p.employee_no, "directory", p.ext, True,
-              "member", now, now) for p in plan.creates])
+              "member", stamp, stamp) for p in plan.creates])
     person_id = {ext: pid for pid, ext in existing.ext_by_id.items()}
     if plan.creates:
         person_id.update(scope.select(Person, Person.external_id, Person.id)

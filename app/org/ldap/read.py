@@ -149,7 +149,10 @@ def stable_id(raw: bytes, fmt: str) -> str | None:
 
 
 def _single_line(text: str, max_length: int) -> bool:
-    return len(text) <= max_length and not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+    if len(text) > max_length:
+        return False
+    # isprintable() is the fast answer for nearly every value; it is also False for harmless spaces like U+00A0.
+    return text.isprintable() or not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
 class _Reader:
