@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from app.org.ldap.models import DirectoryEntry, SyncRun
+from app.org.ldap.models import DirectoryEntry
 from app.org.ldap.sync import run_sync
 from app.org.models import Department, Membership, Person
 from app.org.service import deactivate_person

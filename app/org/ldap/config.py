@@ -5,6 +5,7 @@ import base64
 import json
 import tomllib
 from typing import Any, Mapping
+from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -163,8 +164,6 @@ def _filter(values: Mapping, key: str) -> str | None:
 
 
 def _server_uri(uri: str) -> str:
-    from urllib.parse import urlparse
-
     parsed = urlparse(uri)
     if parsed.scheme not in ("ldap", "ldaps") or not parsed.hostname or parsed.path not in ("", "/"):
         raise ValidationError("servers", _l("Use ldap://HOST[:PORT] or ldaps://HOST[:PORT], one per line."))

@@ -168,6 +168,8 @@ class _Reader:
         self.dept_by_ndn: dict[str, str] = {}
         self.groups_of_member: dict[str, list[str]] = {}
         self.current_dn: str | None = None
+        self.since: str | None = None
+        self._conn = None
 
     # -- bookkeeping ------------------------------------------------------------------
 
