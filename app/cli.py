@@ -8,7 +8,6 @@ import functools
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 import peewee
@@ -38,15 +37,13 @@ def with_app(command):
         except (ConfigError, DatabaseUrlError) as exc:
             fail(str(exc), EXIT_CONFIG)
         with app.app_context():
-            # The connection opens with the first query, so `init` can create the data directory first.
+            try:
+                db.connect(reuse_if_open=True)
+            except peewee.OperationalError as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                fail(f"cannot reach the database {redact_url(app.config['ATRIUM'].database)}: {first}")
             try:
                 return command(app, *args, **kwargs)
-            except peewee.OperationalError as exc:
-                url = app.config["ATRIUM"].database
-                if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-                    fail(f"no database at {url[len('sqlite:///'):]}: run `atrium init` first")
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                fail(f"cannot reach the database {redact_url(url)}: {first}")
             finally:
                 if not db.is_closed():
                     db.close()
@@ -102,7 +99,8 @@ def init(app, as_json):
     from app.instance import ensure_data_dir, ensure_secret_key
 
     settings = app.config["ATRIUM"]
-    ensure_data_dir(settings)
+    if settings.database.startswith("sqlite:"):
+        ensure_data_dir(settings)
     created = ensure_secret_key(settings)
     applied = dbmod.upgrade()
     emit(as_json, {"data_dir": settings.data_dir, "secret_key_created": created,
@@ -125,9 +123,7 @@ def db():
 def db_upgrade(app, target, as_json):
     """Apply pending schema migrations, each in its own transaction."""
     from app import db as dbmod
-    from app.instance import ensure_data_dir
 
-    ensure_data_dir(app.config["ATRIUM"])
     before = dbmod.current_version()
     applied = dbmod.upgrade(target=target, progress=None if as_json else
                             lambda m: click.echo(f"applying {m.version:04d} {m.name} ..."))
@@ -276,28 +272,25 @@ def user_reset_password(app, tenant_slug, login, password_stdin, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_app
 def demo(app, as_json):
-    """Create two demo tenants with their own org charts and brands, and print how to log in.
+    """Create the demo tenant (about 200 people in 15 departments) and print how to log in.
 
-    Re-running it keeps the data and prints fresh one-time passwords for the demo admins.
+    Re-running it keeps the data and prints a fresh one-time password for the demo admin.
     """
-    from app.demo import create_demo_install
+    from app.org.demo import create_demo
 
     require_schema(app)
-    settings = app.config["ATRIUM"]
-    port = settings.serve.bind.rpartition(":")[2]
-    rows, lines = [], []
-    for spec, result in create_demo_install(settings.branding_dir):
-        url = (settings.public_url if spec.is_default and settings.public_url
-               else f"http://{settings.serve.bind}" if spec.is_default else f"http://{spec.host}:{port}")
-        rows.append({"tenant": spec.slug, "created": result.created, "people": result.people,
-                     "departments": result.departments, "url": url, "login": result.admin.login,
-                     "one_time_password": result.password})
-        lines += [f"{spec.name}: {result.people} people in {result.departments} departments"
-                  f" ({'created' if result.created else 'already there'}), brand '{spec.pack}'",
-                  f"  open      {url}",
-                  f"  login     {result.admin.login}",
-                  f"  password  {result.password}   (one-time: you will choose your own)", ""]
-    emit(as_json, rows, lines)
+    result = create_demo()
+    url = app.config["ATRIUM"].public_url or f"http://{app.config['ATRIUM'].serve.bind}"
+    emit(as_json, {"tenant": result.tenant.slug, "created": result.created, "people": result.people,
+                   "departments": result.departments, "url": url, "login": result.admin.login,
+                   "one_time_password": result.password},
+         [f"demo tenant '{result.tenant.slug}': {result.people} people in {result.departments} departments"
+          f" ({'created' if result.created else 'already there'})",
+          "",
+          f"  open      {url}",
+          f"  login     {result.admin.login}",
+          f"  password  {result.password}   (one-time: you will choose your own)",
+          ""])
 
 
 @main.command()
@@ -361,14 +354,6 @@ def config_keys():
     for key, default, doc in describe():
         env = "ATRIUM_" + key.upper().replace(".", "__")
         click.echo(f"{key:<28} {default:<22} {doc}\n{'':<28} env: {env}")
-
-
-# --- commands that live with their capability --------------------------------------------
-
-from app.brand.cli import branding  # noqa: E402 - needs the helpers above
-
-main.add_command(branding)
-
 
 # --- directory sync (LDAP / Active Directory) --------------------------------------------
 
