@@ -41,8 +41,10 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     from app import brand, db, errors, health, i18n, security, tenancy
     from app.db import make_database
+    from app.residency import blobs
 
     db.db.initialize(make_database(settings.database))
+    blobs.configure(settings.data_dir)
     db.init_app(app)
     i18n.init_app(app)
     brand.init_app(app)

@@ -4,7 +4,6 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -13,68 +12,8 @@ import click
 import peewee
 
 from app import __version__
+from app.cli_helpers import EXIT_CONFIG, EXIT_FAILED, emit, fail, get_tenant, require_schema, with_app
 from app.config import ConfigError, describe, load_settings
-
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def with_app(command):
-    """Build the app from the settings and run the command inside its context, connected to the database."""
-
-    @functools.wraps(command)
-    def wrapped(*args, **kwargs):
-        from app import create_app
-        from app.db import DatabaseUrlError, db, redact_url
-
-        try:
-            app = create_app()
-        except (ConfigError, DatabaseUrlError) as exc:
-            fail(str(exc), EXIT_CONFIG)
-        with app.app_context():
-            try:
-                db.connect(reuse_if_open=True)
-            except peewee.OperationalError as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                fail(f"cannot reach the database {redact_url(app.config['ATRIUM'].database)}: {first}")
-            try:
-                return command(app, *args, **kwargs)
-            finally:
-                if not db.is_closed():
-                    db.close()
-
-    return wrapped
-
-
-def emit(as_json: bool, data, lines) -> None:
-    """Print data as JSON, or the human lines."""
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        for line in lines:
-            click.echo(line)
-
-
-def require_schema(app) -> None:
-    from app import db as dbmod
-
-    current, head = dbmod.current_version(), dbmod.head_version()
-    if current != head:
-        fail(f"the database schema is at version {current}, this release needs {head}: run `atrium db upgrade`")
-
-
-def get_tenant(slug: str):
-    from app.tenancy.models import Tenant
-
-    tenant = Tenant.get_or_none(Tenant.slug == slug)
-    if tenant is None:
-        fail(f"no tenant '{slug}' (see `atrium tenant list`)")
-    return tenant
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -99,8 +38,7 @@ def init(app, as_json):
     from app.instance import ensure_data_dir, ensure_secret_key
 
     settings = app.config["ATRIUM"]
-    if settings.database.startswith("sqlite:"):
-        ensure_data_dir(settings)
+    ensure_data_dir(settings)
     created = ensure_secret_key(settings)
     applied = dbmod.upgrade()
     emit(as_json, {"data_dir": settings.data_dir, "secret_key_created": created,
@@ -123,7 +61,9 @@ def db():
 def db_upgrade(app, target, as_json):
     """Apply pending schema migrations, each in its own transaction."""
     from app import db as dbmod
+    from app.instance import ensure_data_dir
 
+    ensure_data_dir(app.config["ATRIUM"])
     before = dbmod.current_version()
     applied = dbmod.upgrade(target=target, progress=None if as_json else
                             lambda m: click.echo(f"applying {m.version:04d} {m.name} ..."))
@@ -272,25 +212,28 @@ def user_reset_password(app, tenant_slug, login, password_stdin, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_app
 def demo(app, as_json):
-    """Create the demo tenant (about 200 people in 15 departments) and print how to log in.
+    """Create two demo tenants with their own org charts and brands, and print how to log in.
 
-    Re-running it keeps the data and prints a fresh one-time password for the demo admin.
+    Re-running it keeps the data and prints fresh one-time passwords for the demo admins.
     """
-    from app.org.demo import create_demo
+    from app.demo import create_demo_install
 
     require_schema(app)
-    result = create_demo()
-    url = app.config["ATRIUM"].public_url or f"http://{app.config['ATRIUM'].serve.bind}"
-    emit(as_json, {"tenant": result.tenant.slug, "created": result.created, "people": result.people,
-                   "departments": result.departments, "url": url, "login": result.admin.login,
-                   "one_time_password": result.password},
-         [f"demo tenant '{result.tenant.slug}': {result.people} people in {result.departments} departments"
-          f" ({'created' if result.created else 'already there'})",
-          "",
-          f"  open      {url}",
-          f"  login     {result.admin.login}",
-          f"  password  {result.password}   (one-time: you will choose your own)",
-          ""])
+    settings = app.config["ATRIUM"]
+    port = settings.serve.bind.rpartition(":")[2]
+    rows, lines = [], []
+    for spec, result in create_demo_install(settings.branding_dir):
+        url = (settings.public_url if spec.is_default and settings.public_url
+               else f"http://{settings.serve.bind}" if spec.is_default else f"http://{spec.host}:{port}")
+        rows.append({"tenant": spec.slug, "created": result.created, "people": result.people,
+                     "departments": result.departments, "url": url, "login": result.admin.login,
+                     "one_time_password": result.password})
+        lines += [f"{spec.name}: {result.people} people in {result.departments} departments"
+                  f" ({'created' if result.created else 'already there'}), brand '{spec.pack}'",
+                  f"  open      {url}",
+                  f"  login     {result.admin.login}",
+                  f"  password  {result.password}   (one-time: you will choose your own)", ""]
+    emit(as_json, rows, lines)
 
 
 @main.command()
@@ -354,6 +297,14 @@ def config_keys():
     for key, default, doc in describe():
         env = "ATRIUM_" + key.upper().replace(".", "__")
         click.echo(f"{key:<28} {default:<22} {doc}\n{'':<28} env: {env}")
+
+
+# --- commands that live with their capability --------------------------------------------
+
+from app.brand.cli import branding  # noqa: E402
+
+main.add_command(branding)
+
 
 # --- directory sync (LDAP / Active Directory) --------------------------------------------
 

@@ -47,6 +47,7 @@ class Settings:
     default_locale: str = field(default="zh_Hans", metadata={"doc": "language when neither the person nor the browser says"})
     default_timezone: str = field(default="Asia/Shanghai", metadata={"doc": "time zone when neither the person nor the tenant says"})
     log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})
+    branding_dir: str = field(default="", metadata={"doc": "folder of shipped brand packs; empty = the one installed with Atrium"})
     max_field_length: int = field(default=200, metadata={"doc": "longest accepted single-line form field"})
     login: LoginSettings = field(default_factory=LoginSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)

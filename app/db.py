@@ -6,7 +6,6 @@ import importlib
 import pkgutil
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Callable
 from urllib.parse import unquote, urlparse
@@ -46,8 +45,6 @@ def make_database(url: str) -> peewee.Database:
         path = url[len("sqlite:///"):]
         if not path:
             raise DatabaseUrlError("sqlite URL has no path")
-        if path != ":memory:":
-            Path(path).parent.mkdir(mode=0o750, parents=True, exist_ok=True)
         return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     parsed = urlparse(url)
     if parsed.scheme in ("postgresql", "postgres"):

@@ -9,8 +9,11 @@ from app.config import Settings
 
 
 def ensure_data_dir(settings: Settings) -> Path:
+    """Create the data directory (and the SQLite database's folder) with owner-and-group access only."""
     path = Path(settings.data_dir)
     path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    if settings.database.startswith("sqlite:///"):
+        Path(settings.database[len("sqlite:///"):]).parent.mkdir(mode=0o750, parents=True, exist_ok=True)
     return path
 
 

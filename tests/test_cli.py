@@ -75,21 +75,23 @@ def test_tenant_and_admin_commands(run):
 
 
 @both
-def test_demo_creates_a_realistic_org_and_is_rerunnable(run):
+def test_demo_creates_two_branded_tenants_and_is_rerunnable(run):
     run("init")
     result = run("demo", "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert 190 <= data["people"] <= 210 and data["departments"] == 15 and data["created"]
+    demo, sakura = json.loads(result.output)
+    assert 190 <= demo["people"] <= 210 and demo["departments"] == 15 and demo["created"]
+    assert sakura["tenant"] == "sakura" and sakura["url"].startswith("http://sakura.localhost:")
     again = json.loads(run("demo", "--json").output)
-    assert not again["created"] and again["people"] == data["people"]
-    assert again["one_time_password"] != data["one_time_password"]
+    assert not again[0]["created"] and again[0]["people"] == demo["people"]
+    assert again[0]["one_time_password"] != demo["one_time_password"]
 
-    from app.org.models import Department, Person
-    from app.tenancy.models import Tenant
     from app import create_app
+    from app.brand.service import brand_for
     from app.config import load_settings
     from app.db import db
+    from app.org.models import Department, Person
+    from app.tenancy.models import Tenant
     with create_app(load_settings(environ=run.env)).app_context():
         db.connect(reuse_if_open=True)
         tenant = Tenant.get(Tenant.slug == "demo")
@@ -99,10 +101,17 @@ def test_demo_creates_a_realistic_org_and_is_rerunnable(run):
         assert any(n.isascii() and " " in n for n in names)                      # English names
         assert sum(1 for p in people if p.manager_id) >= len(people) - 2          # a manager chain
         assert Department.select().where((Department.tenant == tenant) & Department.head.is_null(False)).count() == 15
+        colours = {brand_for(t).settings.colors["primary"] for t in Tenant.select()}
+        assert len(colours) == 2                                                  # two different brands
+        assert brand_for(Tenant.get(Tenant.slug == "sakura")).version == 1        # applied once, not per run
         db.close()
 
 
+@pytest.mark.parametrize("run", ["sqlite"], indirect=True)
 def test_commands_refuse_an_unmigrated_database(run):
+    result = run("tenant", "list")
+    assert result.exit_code == 1 and "run `atrium init` first" in result.output
+    assert run("db", "upgrade", "--to", "1").exit_code == 0
     result = run("tenant", "list")
     assert result.exit_code == 1 and "atrium db upgrade" in result.output
 
@@ -118,7 +127,6 @@ def test_db_upgrade_and_status(run):
 
 
 run_sqlite = pytest.mark.parametrize("run", ["sqlite"], indirect=True)
-test_commands_refuse_an_unmigrated_database = run_sqlite(test_commands_refuse_an_unmigrated_database)
 test_db_upgrade_and_status = run_sqlite(test_db_upgrade_and_status)
 
 

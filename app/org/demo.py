@@ -11,10 +11,6 @@ from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
 from app.tenancy.service import create_tenant
 
-DEMO_SLUG = "demo"
-DEMO_HOST = "demo.localhost"
-EMAIL_DOMAIN = "demo.example.com"
-
 # (name, parent index or None, head title, member title, how many members besides the head, English office)
 DEPARTMENTS = [
     ("演示科技有限公司", None, "首席执行官", None, 0, False),
@@ -32,6 +28,14 @@ DEPARTMENTS = [
     ("人力资源部", 0, "人力资源总监", "人力资源专员", 9, False),
     ("财务部", 0, "财务总监", "会计", 10, False),
     ("Singapore Office", 0, "Managing Director", "Account Executive", 11, True),
+]
+
+SMALL_DEPARTMENTS = [
+    ("樱之美化妆品", None, "总经理", None, 0, False),
+    ("品牌部", 0, "品牌总监", "品牌经理", 6, False),
+    ("门店运营部", 0, "运营总监", "店长", 9, False),
+    ("电商部", 0, "电商总监", "运营专员", 6, False),
+    ("Tokyo Office", 0, "Country Manager", "Sales Representative", 4, True),
 ]
 
 SURNAMES = [("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"),
@@ -70,8 +74,9 @@ def _people_names(rng: random.Random, english: bool):
             yield s + g, f"{sp}.{gp}"
 
 
-def create_demo(slug: str = DEMO_SLUG) -> DemoResult:
-    """Create the demo tenant and its org; if it exists, keep it and give the admin a fresh one-time password."""
+def create_demo(slug: str, name: str, host: str, *, departments=DEPARTMENTS, email_domain: str,
+                is_default: bool = False) -> DemoResult:
+    """Create a demo tenant and its org; if it exists, keep it and give its admin a fresh one-time password."""
     password = generate_one_time_password()
     tenant = Tenant.get_or_none(Tenant.slug == slug)
     with db.atomic():
@@ -84,15 +89,15 @@ def create_demo(slug: str = DEMO_SLUG) -> DemoResult:
             admin.save()
             created = False
         else:
-            tenant = create_tenant(slug, "演示科技 Demo Tech", [DEMO_HOST], is_default=Tenant.default() is None,
+            tenant = create_tenant(slug, name, [host], is_default=is_default and Tenant.default() is None,
                                    timezone="Asia/Shanghai")
-            admin = _build_org(tenant, password)
+            admin = _build_org(tenant, password, departments, email_domain)
             created = True
     scope = TenantScope(tenant)
     return DemoResult(tenant, admin, password, created, scope.select(Person).count(), scope.select(Department).count())
 
 
-def _build_org(tenant: Tenant, password: str) -> Person:
+def _build_org(tenant: Tenant, password: str, departments_spec, email_domain: str) -> Person:
     rng = random.Random(20261122)
     used: set[str] = set()
 
@@ -104,13 +109,13 @@ def _build_org(tenant: Tenant, password: str) -> Person:
             login = f"{stem}{n}"
         used.add(login)
         person = Person.create(tenant=tenant, login=login, display_name=display, title=title,
-                               email=f"{login}@{EMAIL_DOMAIN}", mobile=f"+86 138{rng.randrange(10**8):08d}",
+                               email=f"{login}@{email_domain}", mobile=f"+86 138{rng.randrange(10**8):08d}",
                                employee_no=f"D{len(used):05d}", manager=manager, **extra)
         Membership.create(tenant=tenant, person=person, department=dept, is_primary=True)
         return person
 
     departments, heads = [], []
-    for order, (name, parent, head_title, member_title, members, english) in enumerate(DEPARTMENTS):
+    for order, (name, parent, head_title, member_title, members, english) in enumerate(departments_spec):
         dept = Department.create(tenant=tenant, name=name, sort_order=order,
                                  parent=departments[parent] if parent is not None else None)
         names = _people_names(rng, english)
@@ -123,7 +128,7 @@ def _build_org(tenant: Tenant, password: str) -> Person:
         for _ in range(members):
             add_person(names, member_title, dept, head)
     admin = Person.create(tenant=tenant, login="admin", display_name="演示管理员 Demo Admin", title="IT 管理员",
-                          email=f"admin@{EMAIL_DOMAIN}", role="admin", manager=heads[1],
+                          email=f"admin@{email_domain}", role="admin", manager=heads[1],
                           password_hash=hash_password(password), must_change_password=True)
     Membership.create(tenant=tenant, person=admin, department=departments[1], is_primary=True)
     return admin

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
+from flask_babel import lazy_gettext as _l
+
+from app import navigation
 
 from app.org.models import Department, Membership, Person
 from app.org.service import OrgIndex, people_in_department, primary_department_ids, search_people
@@ -9,6 +12,8 @@ from app.pagination import paginate
 from app.security.auth import login_required
 
 bp = Blueprint("org", __name__)
+navigation.register("home", "org.home", _l("Home"))
+navigation.register("people", "org.people", _l("People"))
 
 
 @bp.route("/")

@@ -8,6 +8,8 @@ from app.tenancy.scope import TenantScope
 
 # Endpoints that answer for the install as a whole, whatever the Host header says.
 HOSTLESS_ENDPOINTS = {"health.healthz", "health.readyz", "static"}
+# Endpoints that serve the default brand to unknown hosts (their error page needs it) and a tenant's to its own.
+TENANT_OPTIONAL_ENDPOINTS = {"brand.stylesheet", "brand.asset"}
 
 
 def init_app(app) -> None:
@@ -21,6 +23,8 @@ def init_app(app) -> None:
             return None
         tenant = tenant_for_host(request.host)
         if tenant is None:
+            if request.endpoint in TENANT_OPTIONAL_ENDPOINTS:
+                return None
             abort(404)
         g.tenant = tenant
         g.scope = TenantScope(tenant)

@@ -1,0 +1,1 @@
+"""Where the product's data lives: blob stores for files (the database holds the rows)."""
