@@ -80,7 +80,7 @@ def db_status(app, as_json):
     from app import db as dbmod
 
     current = dbmod.current_version()
-    pending = [m for m in dbmod.available_migrations() if m.version > current]
+    pending = dbmod.pending_migrations()
     emit(as_json, {"current": current, "head": dbmod.head_version(), "pending": [m.version for m in pending]},
          [f"schema version {current} of {dbmod.head_version()}"] + [f"pending: {m.version:04d} {m.name}" for m in pending])
     if pending:
@@ -255,12 +255,13 @@ def serve(dev, bind, workers):
     database = dbmod.make_database(settings.database)
     try:
         database.connect()
-        current, head = dbmod.current_version(database), dbmod.head_version()
+        current, pending = dbmod.current_version(database), dbmod.pending_migrations(database)
         database.close()
     except peewee.OperationalError as exc:
         fail(f"cannot reach the database {dbmod.redact_url(settings.database)}: {type(exc).__name__}")
-    if current != head:
-        fail(f"the database schema is at version {current}, this release needs {head}: run `atrium db upgrade`")
+    if pending:
+        fail(f"the database schema is at version {current}, this release needs {dbmod.head_version()}:"
+             " run `atrium db upgrade`")
     if dev:
         host, _, port = (bind or settings.serve.bind).rpartition(":")
         create_app(settings).run(host=host or "127.0.0.1", port=int(port), debug=False, use_reloader=True)

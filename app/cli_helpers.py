@@ -64,9 +64,9 @@ def emit(as_json: bool, data, lines) -> None:
 def require_schema(app) -> None:
     from app import db as dbmod
 
-    current, head = dbmod.current_version(), dbmod.head_version()
-    if current != head:
-        fail(f"the database schema is at version {current}, this release needs {head}: run `atrium db upgrade`")
+    if not dbmod.is_current():
+        fail(f"the database schema is at version {dbmod.current_version()}, this release needs "
+             f"{dbmod.head_version()}: run `atrium db upgrade`")
 
 
 def get_tenant(slug: str):

@@ -105,21 +105,35 @@ def available_migrations() -> list[Migration]:
             found.append(Migration(int(m.group(1)), m.group(2), module))
     found.sort(key=lambda mig: mig.version)
     versions = [mig.version for mig in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migration versions are not consecutive: {versions}")
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a version: {versions}")
     return found
 
 
 def head_version() -> int:
-    return len(available_migrations())
+    return max((m.version for m in available_migrations()), default=0)
+
+
+def applied_versions(database: peewee.Database | DatabaseProxy = db) -> set[int]:
+    if not database.table_exists(SchemaMigration._meta.table_name):
+        return set()
+    with database.bind_ctx([SchemaMigration]):
+        return {v for (v,) in SchemaMigration.select(SchemaMigration.version).tuples()}
+
+
+def pending_migrations(database: peewee.Database | DatabaseProxy = db) -> list[Migration]:
+    """Migrations not yet applied, in order; a gap left by work merged later is pending too."""
+    applied = applied_versions(database)
+    return [m for m in available_migrations() if m.version not in applied]
 
 
 def current_version(database: peewee.Database | DatabaseProxy = db) -> int:
     """The newest applied migration, 0 for an empty database."""
-    if not database.table_exists(SchemaMigration._meta.table_name):
-        return 0
-    with database.bind_ctx([SchemaMigration]):
-        return SchemaMigration.select(peewee.fn.MAX(SchemaMigration.version)).scalar() or 0
+    return max(applied_versions(database), default=0)
+
+
+def is_current(database: peewee.Database | DatabaseProxy = db) -> bool:
+    return not pending_migrations(database)
 
 
 def upgrade(database: peewee.Database | DatabaseProxy = db, target: int | None = None,

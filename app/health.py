@@ -21,15 +21,15 @@ def readyz():
     try:
         dbmod.db.connect(reuse_if_open=True)
         dbmod.db.execute_sql("SELECT 1")
-        current, head = dbmod.current_version(), dbmod.head_version()
+        current, head, pending = dbmod.current_version(), dbmod.head_version(), dbmod.pending_migrations()
     except peewee.OperationalError as exc:
         # The driver's message names the server, never the password; keep the first line only.
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         return jsonify(status="unavailable", database="unreachable", reason=reason), 503
     except peewee.DatabaseError as exc:
         return jsonify(status="unavailable", database="error", reason=type(exc).__name__), 503
-    migrations = {"current": current, "head": head}
-    if current != head:
+    migrations = {"current": current, "head": head, "pending": [m.version for m in pending]}
+    if pending:
         return jsonify(status="unavailable", database="ok", migrations=migrations,
                        reason="database schema is not current: run `atrium db upgrade`"), 503
     return jsonify(status="ready", database="ok", migrations=migrations)
