@@ -60,6 +60,17 @@ class Settings:
         """The effective database URL."""
         if self.database_url:
             return self.database_url
+@dataclass
+class ChatSettings:
+    max_message_length: int = field(default=5000, metadata={"doc": "longest message in characters"})
+    edit_minutes: int = field(default=15, metadata={"doc": "how long a message can be edited"})
+    recall_minutes: int = field(default=120, metadata={"doc": "how long a message can be recalled"})
+    rate_messages: int = field(default=30, metadata={"doc": "messages a person may send within rate_seconds"})
+    rate_seconds: int = field(default=10, metadata={"doc": "the window of the per-person rate limit"})
+    max_attachment_mb: int = field(default=20, metadata={"doc": "largest attachment in MB"})
+    max_group_members: int = field(default=2000, metadata={"doc": "largest group conversation"})
+
+
         return "sqlite:///" + str(Path(self.data_dir) / "atrium.db")
 
     @property
@@ -75,6 +86,7 @@ def _public_fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
 
 
+    chat: ChatSettings = field(default_factory=ChatSettings)
 def _coerce(value: Any, typ: Any, where: str, from_text: bool) -> Any:
     """Convert one value to the declared type or raise a ConfigError naming where it came from."""
     if typ is bool:
@@ -201,3 +213,7 @@ def describe() -> list[tuple[str, str, str]]:
 
     walk(Settings, "")
     return rows
+    for name in ("max_message_length", "edit_minutes", "recall_minutes", "rate_messages", "rate_seconds",
+                 "max_attachment_mb", "max_group_members"):
+        if getattr(settings.chat, name) < 1:
+            raise ConfigError(f"{settings.source}: chat.{name} must be at least 1")

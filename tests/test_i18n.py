@@ -61,7 +61,7 @@ def _entries(catalog) -> dict:
 
 
 # Text a template may show untranslated: symbols, numbers, and language names shown in their own language.
-_ALLOWED = re.compile(r"^[\s\d☰·/:*()|,.\-–—%#✓✗]*$|^(简体中文|English|https://)$")
+_ALLOWED = re.compile(r"^[\s\d☰·/:*()|,.\-–—%#✓✗📎←]*$|^(简体中文|English|https://)$")
 _TRANSLATED_ATTRS = {"placeholder", "title", "aria-label", "alt"}
 
 

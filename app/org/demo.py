@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.db import db
 from app.org.models import Department, Membership, Person
+from app.search import person_search_key
 from app.security.passwords import generate_one_time_password, hash_password
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
@@ -108,9 +109,10 @@ def _build_org(tenant: Tenant, password: str, departments_spec, email_domain: st
             n += 1
             login = f"{stem}{n}"
         used.add(login)
-        person = Person.create(tenant=tenant, login=login, display_name=display, title=title,
-                               email=f"{login}@{email_domain}", mobile=f"+86 138{rng.randrange(10**8):08d}",
-                               employee_no=f"D{len(used):05d}", manager=manager, **extra)
+        email, mobile = f"{login}@{email_domain}", f"+86 138{rng.randrange(10**8):08d}"
+        person = Person.create(tenant=tenant, login=login, display_name=display, title=title, email=email,
+                               mobile=mobile, employee_no=f"D{len(used):05d}", manager=manager,
+                               search_key=person_search_key(display, login, email, mobile, title), **extra)
         Membership.create(tenant=tenant, person=person, department=dept, is_primary=True)
         return person
 
@@ -129,6 +131,7 @@ def _build_org(tenant: Tenant, password: str, departments_spec, email_domain: st
             add_person(names, member_title, dept, head)
     admin = Person.create(tenant=tenant, login="admin", display_name="演示管理员 Demo Admin", title="IT 管理员",
                           email=f"admin@{email_domain}", role="admin", manager=heads[1],
+                          search_key=person_search_key("演示管理员 Demo Admin", "admin", f"admin@{email_domain}"),
                           password_hash=hash_password(password), must_change_password=True)
     Membership.create(tenant=tenant, person=admin, department=departments[1], is_primary=True)
     return admin

@@ -44,6 +44,11 @@ class Person(TenantModel):
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
     last_login_at = peewee.DateTimeField(null=True)
+    search_key = peewee.CharField(max_length=400, null=True)  # name, its pinyin and initials, login, email
+    work_start = peewee.CharField(max_length=5, null=True)    # "09:00" in the person's time zone
+    work_end = peewee.CharField(max_length=5, null=True)
+    work_days = peewee.CharField(max_length=20, null=True)    # ISO weekdays, "12345"
+    dnd_until = peewee.DateTimeField(null=True)               # do not disturb until (UTC)
 
     class Meta:
         indexes = (

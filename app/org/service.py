@@ -8,7 +8,9 @@ import peewee
 from flask_babel import lazy_gettext as _l
 
 from app.db import db, utcnow
+from app.events import publish
 from app.org.models import ROLES, Department, Membership, Person
+from app.search import person_search_key
 from app.security.passwords import hash_password
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
@@ -151,6 +153,7 @@ def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length
             person.must_change_password = bool(form.get("must_change_password"))
         person.display_name, person.email, person.mobile = display_name, email, mobile
         person.title, person.employee_no, person.role, person.manager = title, employee_no, role, manager
+        person.search_key = person_search_key(display_name, login, email, mobile, title)
         person.updated_at = utcnow()
         try:
             person.save()
@@ -201,7 +204,9 @@ def deactivate_person(person: Person, by: str = "admin") -> None:
     person.deactivated_by = by
     person.session_epoch += 1
     person.updated_at = utcnow()
-    person.save()
+    with db.atomic():
+        person.save()
+        publish(person.tenant_id, "session_revoked", {}, person=person)  # live streams close at once
 
 
 def reactivate_person(person: Person) -> None:
@@ -229,9 +234,10 @@ def search_people(tenant: Tenant, query: str | None, *, include_inactive: bool =
         rows = rows.where(Person.is_active == True)  # noqa: E712
     q = (query or "").strip()
     if q:
-        # contains() is case-insensitive on both databases (LIKE on SQLite, ILIKE on PostgreSQL).
-        rows = rows.where(Person.display_name.contains(q) | Person.login.contains(q) | Person.email.contains(q)
-                          | Person.mobile.contains(q) | Person.title.contains(q))
+        # contains() is case-insensitive on both databases (LIKE on SQLite, ILIKE on PostgreSQL). The search
+        # key holds the name's pinyin and initials, so "zhangwei", "zhang wei" and "zw" find 张伟.
+        rows = rows.where(Person.search_key.contains(q) | Person.display_name.contains(q) | Person.login.contains(q)
+                          | Person.email.contains(q) | Person.mobile.contains(q) | Person.title.contains(q))
     return rows.order_by(Person.display_name, Person.id)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -55,6 +56,7 @@ def start_session(person: Person) -> None:
     session["pid"] = person.id
     session["tid"] = person.tenant_id
     session["epoch"] = person.session_epoch
+    session["at"] = int(time.time())
     person.last_login_at = utcnow()
     person.save(only=[Person.last_login_at])
 

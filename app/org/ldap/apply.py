@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from app.db import db, utcnow
+from app.events import publish
 from app.org.ldap.models import DirectoryEntry
 from app.org.ldap.plan import Existing, SyncPlan
 from app.org.models import Department, Membership, Person
+from app.search import person_search_key
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
 
@@ -75,9 +77,10 @@ def apply_plan(tenant: Tenant, plan: SyncPlan, existing: Existing) -> None:
     bulk_set("person", [("login", "VARCHAR(128)")], renamed)
     _insert(Person, [Person.tenant, Person.login, Person.display_name, Person.email, Person.mobile, Person.title,
                      Person.employee_no, Person.source, Person.external_id, Person.is_active, Person.role,
-                     Person.created_at, Person.updated_at],
+                     Person.created_at, Person.updated_at, Person.search_key],
             [(tenant.id, p.login, p.name, p.email, p.mobile, p.title, p.employee_no, "directory", p.ext, True,
-              "member", stamp, stamp) for p in plan.creates])
+              "member", stamp, stamp, person_search_key(p.name, p.login, p.email, p.mobile, p.title))
+             for p in plan.creates])
     person_id = {ext: pid for pid, ext in existing.ext_by_id.items()}
     if plan.creates:
         person_id.update(scope.select(Person, Person.external_id, Person.id)
@@ -85,15 +88,20 @@ def apply_plan(tenant: Tenant, plan: SyncPlan, existing: Existing) -> None:
     changed = [u for u in plan.updates if set(u.changes) & {"login", "display_name", "email", "mobile", "title",
                                                              "employee_no"}]
     bulk_set("person", [("login", "VARCHAR(128)"), ("display_name", "VARCHAR(200)"), ("email", "VARCHAR(254)"),
-                        ("mobile", "VARCHAR(40)"), ("title", "VARCHAR(200)"), ("employee_no", "VARCHAR(64)")],
+                        ("mobile", "VARCHAR(40)"), ("title", "VARCHAR(200)"), ("employee_no", "VARCHAR(64)"),
+                        ("search_key", "VARCHAR(400)")],
              [(u.person_id, u.person.login, u.person.name, u.person.email, u.person.mobile, u.person.title,
-               u.person.employee_no) for u in changed], updated_at=now)
+               u.person.employee_no, person_search_key(u.person.name, u.person.login, u.person.email,
+                                                       u.person.mobile, u.person.title))
+              for u in changed], updated_at=now)
     bulk_set("person", [("manager_id", "INTEGER")],
              [(person_id[ext], person_id.get(target) if target else None) for ext, target in plan.managers.items()])
     for chunk in _chunks([pid for pid, *_rest in plan.deactivations]):
-        # As deactivate_person does: sessions end at once through the epoch.
+        # As deactivate_person does: sessions end at once through the epoch, live streams through the event.
         Person.update(is_active=False, deactivated_by="directory", session_epoch=Person.session_epoch + 1,
                       updated_at=now).where((Person.tenant == tenant) & Person.id.in_(list(chunk))).execute()
+        for pid in chunk:
+            publish(tenant, "session_revoked", {}, person=pid)
     for chunk in _chunks([pid for pid, *_rest in plan.reactivations]):
         Person.update(is_active=True, deactivated_by=None, updated_at=now).where(
             (Person.tenant == tenant) & Person.id.in_(list(chunk))).execute()

@@ -19,6 +19,7 @@ import peewee
 from flask_babel import lazy_gettext as _l
 
 from app.db import db, utcnow
+from app.chat.service import sync_department_groups
 from app.org.ldap.apply import apply_plan
 from app.org.ldap.config import get_config
 from app.org.ldap.directory import DirectoryFailure, close, connect
@@ -146,6 +147,8 @@ def run_sync(tenant: Tenant, *, kind: str = "full", dry_run: bool = False, force
         _finish(run, "failed", started, reason=type(exc).__name__)
         return SyncResult(run)
     status = "aborted" if guard and not force else "ok"
+    if status == "ok" and not dry_run:
+        sync_department_groups(tenant)  # department group chats follow the new org chart
     _finish(run, status, started, plan=plan, guard=guard, reason="guard" if status == "aborted" else None)
     log.info("directory sync of tenant %s (%s%s): %s %s", tenant.slug, kind, ", dry run" if dry_run else "",
              status, run.counts)

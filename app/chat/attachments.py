@@ -1,0 +1,73 @@
+"""Attachments: size and type policy judged from the bytes, stored through the blob store."""
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import quote
+
+from flask_babel import lazy_gettext as _l
+
+from app.residency.blobs import save_blob
+from app.validation import ValidationError
+
+# (magic bytes, content type) — the type is decided by content, never by the name or the browser's claim.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+_OFFICE = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+           ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+           ".zip": "application/zip"}
+
+
+def sniff(data: bytes, name: str) -> str | None:
+    """The content type of an allowed attachment, or None."""
+    for magic, content_type in _MAGIC:
+        if data.startswith(magic):
+            return content_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"PK\x03\x04"):
+        ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        return _OFFICE.get(ext, "application/zip")
+    if b"\x00" not in data[:8192]:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return "text/plain; charset=utf-8"
+    return None
+
+
+def clean_name(name: str) -> str:
+    """A display name for the file: its last path part, no control characters, at most 200 characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip() or "attachment"
+    return base[-200:]
+
+
+def store_upload(tenant, upload, rules):
+    """(blob, name) for an uploaded file within the policy, (None, None) when there is none."""
+    if upload is None or not upload.filename:
+        return None, None
+    data = upload.stream.read(rules.max_attachment_bytes + 1)
+    if not data:
+        raise ValidationError("attachment", _l("The file is empty."))
+    if len(data) > rules.max_attachment_bytes:
+        raise ValidationError("attachment", _l("Files can be at most %(n)d MB.",
+                                               n=rules.max_attachment_bytes // (1024 * 1024)))
+    name = clean_name(upload.filename)
+    content_type = sniff(data, name)
+    if content_type is None:
+        raise ValidationError("attachment", _l("This kind of file cannot be sent. Images, PDF, Office documents, "
+                                               "zip and text files can."))
+    return save_blob(tenant, data, content_type), name
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header that carries any file name safely (RFC 6266)."""
+    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "attachment"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

@@ -1,0 +1,92 @@
+"""API tokens: scoped, revocable, expiring, stored hashed and shown once."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+
+import peewee
+from flask_babel import lazy_gettext as _l
+
+from app.db import utcnow
+from app.org.models import Person
+from app.tenancy.models import Tenant, TenantModel
+from app.tenancy.scope import TenantScope
+from app.validation import ValidationError, clean_text
+
+SCOPES = {
+    "directory:read": _l("Read the directory"),
+    "messages:read": _l("Read my conversations and messages"),
+    "messages:write": _l("Post messages, mark them read"),
+    "dings:write": _l("Send and confirm DINGs"),
+    "announcements:read": _l("Read and confirm announcements"),
+}
+TOKEN_PREFIX = "atr_"
+MAX_DAYS = 366
+
+
+class ApiToken(TenantModel):
+    person = peewee.ForeignKeyField(Person, on_delete="CASCADE")
+    name = peewee.CharField(max_length=100)
+    prefix = peewee.CharField(max_length=16)          # shown in lists to tell tokens apart
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    scopes = peewee.CharField(max_length=400)
+    created_at = peewee.DateTimeField(default=utcnow)
+    expires_at = peewee.DateTimeField(null=True)
+    revoked_at = peewee.DateTimeField(null=True)
+    last_used_at = peewee.DateTimeField(null=True)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [s for s in self.scopes.split() if s]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(person: Person, name, scopes: list[str], days) -> tuple[ApiToken, str]:
+    """A new token for the person; the secret is returned once and only its hash is kept."""
+    name = clean_text(name, "name", required=True, max_length=100)
+    chosen = [s for s in scopes if s in SCOPES]
+    if not chosen or len(chosen) != len(scopes):
+        raise ValidationError("scopes", _l("Choose at least one permission from the list."))
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        raise ValidationError("days", _l("Enter a whole number of days.")) from None
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError("days", _l("Between 1 and %(n)d days.", n=MAX_DAYS))
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.create(tenant=person.tenant_id, person=person, name=name, prefix=secret[:10],
+                            token_hash=_hash(secret), scopes=" ".join(chosen),
+                            expires_at=utcnow() + datetime.timedelta(days=days))
+    return token, secret
+
+
+def authenticate_token(tenant: Tenant, secret: str) -> ApiToken | None:
+    """The live token for this secret in this tenant, with an active owner; else None."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = TenantScope(tenant).select(ApiToken).where(ApiToken.token_hash == _hash(secret)).first()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= utcnow()):
+        return None
+    person = TenantScope(tenant).get_or_none(Person, token.person_id)
+    if person is None or not person.is_active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
+    token.person = person
+    return token
+
+
+def revoke_token(token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        token.save()
+
+
+def tokens_of(person: Person):
+    return (TenantScope(person.tenant).select(ApiToken).where(ApiToken.person == person)
+            .order_by(ApiToken.created_at.desc()))
