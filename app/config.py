@@ -36,6 +36,17 @@ class ServeSettings:
 
 
 @dataclass
+class ChatSettings:
+    max_message_length: int = field(default=5000, metadata={"doc": "longest message in characters"})
+    edit_minutes: int = field(default=15, metadata={"doc": "how long a message can be edited"})
+    recall_minutes: int = field(default=120, metadata={"doc": "how long a message can be recalled"})
+    rate_messages: int = field(default=30, metadata={"doc": "messages a person may send within rate_seconds"})
+    rate_seconds: int = field(default=10, metadata={"doc": "the window of the per-person rate limit"})
+    max_attachment_mb: int = field(default=20, metadata={"doc": "largest attachment in MB"})
+    max_group_members: int = field(default=2000, metadata={"doc": "largest group conversation"})
+
+
+@dataclass
 class Settings:
     data_dir: str = field(default="/var/lib/atrium", metadata={"doc": "directory holding everything the embedded default keeps"})
     database_url: str = field(default="", metadata={"doc": "sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB; empty = SQLite in data_dir"})
@@ -50,6 +61,7 @@ class Settings:
     branding_dir: str = field(default="", metadata={"doc": "folder of shipped brand packs; empty = the one installed with Atrium"})
     max_field_length: int = field(default=200, metadata={"doc": "longest accepted single-line form field"})
     login: LoginSettings = field(default_factory=LoginSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
 
     # Derived, not settable.
@@ -60,17 +72,6 @@ class Settings:
         """The effective database URL."""
         if self.database_url:
             return self.database_url
-@dataclass
-class ChatSettings:
-    max_message_length: int = field(default=5000, metadata={"doc": "longest message in characters"})
-    edit_minutes: int = field(default=15, metadata={"doc": "how long a message can be edited"})
-    recall_minutes: int = field(default=120, metadata={"doc": "how long a message can be recalled"})
-    rate_messages: int = field(default=30, metadata={"doc": "messages a person may send within rate_seconds"})
-    rate_seconds: int = field(default=10, metadata={"doc": "the window of the per-person rate limit"})
-    max_attachment_mb: int = field(default=20, metadata={"doc": "largest attachment in MB"})
-    max_group_members: int = field(default=2000, metadata={"doc": "largest group conversation"})
-
-
         return "sqlite:///" + str(Path(self.data_dir) / "atrium.db")
 
     @property
@@ -86,7 +87,6 @@ def _public_fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
 
 
-    chat: ChatSettings = field(default_factory=ChatSettings)
 def _coerce(value: Any, typ: Any, where: str, from_text: bool) -> Any:
     """Convert one value to the declared type or raise a ConfigError naming where it came from."""
     if typ is bool:
@@ -169,6 +169,10 @@ def _validate(settings: Settings) -> None:
     for name, low in (("max_failures", 1), ("max_failures_per_address", 1), ("window_seconds", 1)):
         if getattr(settings.login, name) < low:
             raise ConfigError(f"{settings.source}: login.{name} must be at least {low}")
+    for name in ("max_message_length", "edit_minutes", "recall_minutes", "rate_messages", "rate_seconds",
+                 "max_attachment_mb", "max_group_members"):
+        if getattr(settings.chat, name) < 1:
+            raise ConfigError(f"{settings.source}: chat.{name} must be at least 1")
     if settings.serve.workers < 1 or settings.serve.threads < 1:
         raise ConfigError(f"{settings.source}: serve.workers and serve.threads must be at least 1")
 
@@ -213,7 +217,3 @@ def describe() -> list[tuple[str, str, str]]:
 
     walk(Settings, "")
     return rows
-    for name in ("max_message_length", "edit_minutes", "recall_minutes", "rate_messages", "rate_seconds",
-                 "max_attachment_mb", "max_group_members"):
-        if getattr(settings.chat, name) < 1:
-            raise ConfigError(f"{settings.source}: chat.{name} must be at least 1")
