@@ -52,13 +52,13 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     tenancy.init_app(app)
     security.init_app(app)
+
     from app.api import views as api_views
     from app.chat import views as chat_views
     from app.chat.service import ChatRules
     from app.events import views as event_views
-
-    from app.org import me as org_me
     from app.org import admin as org_admin
+    from app.org import me as org_me
     from app.org.ldap import views as directory_views
     from app.org import views as org_views
     from app.security import views as security_views
@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(org_views.bp)
     app.register_blueprint(org_admin.bp)
     app.register_blueprint(directory_views.bp)
+    app.register_blueprint(tenancy_views.bp)
     app.register_blueprint(org_me.bp)
     app.register_blueprint(chat_views.bp)
     app.register_blueprint(event_views.bp)
@@ -76,7 +77,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         chat.max_message_length, chat.edit_minutes, chat.recall_minutes, chat.rate_messages, chat.rate_seconds,
         chat.max_attachment_mb * 1024 * 1024, chat.max_group_members)
     app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_CONTENT_LENGTH"], (chat.max_attachment_mb + 1) * 1024 * 1024)
-    app.register_blueprint(tenancy_views.bp)
     return app
 
 
