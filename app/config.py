@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -25,6 +26,30 @@ class LoginSettings:
     max_failures: int = field(default=5, metadata={"doc": "failed logins per account within the window before throttling"})
     max_failures_per_address: int = field(default=30, metadata={"doc": "failed logins per client address within the window"})
     window_seconds: int = field(default=900, metadata={"doc": "length of the throttling window"})
+
+
+@dataclass
+class ResidencySettings:
+    site: str = field(default="local", metadata={"doc": "the site this node runs in"})
+    role: str = field(default="all", metadata={"doc": "all (serves and keeps data), storage (keeps data) or compute (serves, keeps no customer data)"})
+    sites: list[str] = field(default_factory=list, metadata={"doc": "every site of the install, to catch misspelt names; empty = not checked"})
+    allowed_sites: list[str] = field(default_factory=list, metadata={"doc": "sites that may hold data (rows and files); empty = this node's site only"})
+    database_site: str = field(default="", metadata={"doc": "the site the database runs in; empty = this node's site"})
+    default_blob_store: str = field(default="", metadata={"doc": "blob store of new tenants; empty = the only one configured (or 'local')"})
+
+
+@dataclass
+class BlobStoreSettings:
+    kind: str = field(default="local", metadata={"doc": "local (a directory on this node) or sftp (a directory on a storage host over SSH)"})
+    site: str = field(default="", metadata={"doc": "the site the store's disks are in; empty = this node's site (local stores only)"})
+    path: str = field(default="", metadata={"doc": "directory of the files (on the storage host for sftp); empty = DATA_DIR/blobs for local"})
+    host: str = field(default="", metadata={"doc": "sftp: the storage host"})
+    port: int = field(default=22, metadata={"doc": "sftp: its SSH port"})
+    user: str = field(default="", metadata={"doc": "sftp: the account to log in as"})
+    private_key_file: str = field(default="", metadata={"doc": "sftp: file holding the unencrypted private key (its contents are never logged)"})
+    host_key: str = field(default="", metadata={"doc": "sftp: the storage host's pinned public host key, e.g. 'ssh-ed25519 AAAA...'"})
+    connect_timeout: int = field(default=10, metadata={"doc": "sftp: seconds to connect and log in"})
+    operation_timeout: int = field(default=30, metadata={"doc": "sftp: seconds a read or write may wait for the host"})
 
 
 @dataclass
@@ -63,6 +88,8 @@ class Settings:
     login: LoginSettings = field(default_factory=LoginSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    residency: ResidencySettings = field(default_factory=ResidencySettings)
+    blob_stores: dict[str, BlobStoreSettings] = field(default_factory=dict)
 
     # Derived, not settable.
     source: str = field(default="defaults", metadata={"internal": True})
@@ -81,6 +108,9 @@ class Settings:
 
 LOCALES = ("zh_Hans", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ROLES = ("all", "storage", "compute")
+BLOB_STORE_KINDS = ("local", "sftp")
+_TABLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
 def _public_fields(cls) -> dict[str, dataclasses.Field]:
@@ -108,6 +138,12 @@ def _coerce(value: Any, typ: Any, where: str, from_text: bool) -> Any:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{where}: expected text, got {value!r}")
+    if typing.get_origin(typ) is list:
+        if from_text and isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return list(value)
+        raise ConfigError(f"{where}: expected a list of texts, got {value!r}")
     raise ConfigError(f"{where}: unsupported setting type")  # pragma: no cover - schema error
 
 
@@ -127,8 +163,23 @@ def _apply(target: Any, values: Mapping[str, Any], source: str, prefix: str = ""
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: expected a table of settings, got {value!r}")
             _apply(getattr(target, name), value, source, prefix=f"{prefix}{name}.", from_text=from_text)
+        elif typing.get_origin(typ) is dict:
+            _apply_tables(getattr(target, name), typing.get_args(typ)[1], value, source, f"{prefix}{name}", from_text)
         else:
             setattr(target, name, _coerce(value, typ, where, from_text))
+
+
+def _apply_tables(tables: dict, cls: type, values: Any, source: str, prefix: str, from_text: bool) -> None:
+    """[prefix.NAME] tables: each named table is checked like a nested table; a later layer adds or amends names."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{source}: {prefix}: expected named tables like [{prefix}.NAME], got {values!r}")
+    for table_name, table in values.items():
+        if not _TABLE_NAME_RE.match(table_name):
+            raise ConfigError(f"{source}: {prefix}.{table_name}: a name is 1-64 lower-case letters, digits, '-' or '_',"
+                              " starting with a letter")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: {prefix}.{table_name}: expected a table of settings, got {table!r}")
+        _apply(tables.setdefault(table_name, cls()), table, source, prefix=f"{prefix}.{table_name}.", from_text=from_text)
 
 
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -175,6 +226,17 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"{settings.source}: chat.{name} must be at least 1")
     if settings.serve.workers < 1 or settings.serve.threads < 1:
         raise ConfigError(f"{settings.source}: serve.workers and serve.threads must be at least 1")
+    if settings.residency.role not in ROLES:
+        raise ConfigError(f"{settings.source}: residency.role must be one of {', '.join(ROLES)}, got {settings.residency.role!r}")
+    for name, store in settings.blob_stores.items():
+        if store.kind not in BLOB_STORE_KINDS:
+            raise ConfigError(f"{settings.source}: blob_stores.{name}.kind must be one of {', '.join(BLOB_STORE_KINDS)},"
+                              f" got {store.kind!r}")
+        for key in ("connect_timeout", "operation_timeout"):
+            if getattr(store, key) < 1:
+                raise ConfigError(f"{settings.source}: blob_stores.{name}.{key} must be at least 1")
+        if not 0 < store.port < 65536:
+            raise ConfigError(f"{settings.source}: blob_stores.{name}.port must be a TCP port (1-65535)")
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -212,8 +274,11 @@ def describe() -> list[tuple[str, str, str]]:
             typ = typing.get_type_hints(cls)[name]
             if dataclasses.is_dataclass(typ):
                 walk(typ, f"{prefix}{name}.")
+            elif typing.get_origin(typ) is dict:
+                walk(typing.get_args(typ)[1], f"{prefix}{name}.NAME.")
             else:
-                rows.append((prefix + name, repr(f.default), f.metadata.get("doc", "")))
+                default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+                rows.append((prefix + name, repr(default), f.metadata.get("doc", "")))
 
     walk(Settings, "")
     return rows
