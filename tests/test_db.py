@@ -88,12 +88,13 @@ def test_migrated_schema_matches_the_models(empty_database):
     """Frozen migrations and today's models describe the same columns."""
     from app.org.ldap.models import DirectoryConfig, DirectoryEntry, SyncRun
     from app.org.models import Department, Membership, Person
+    from app.residency.models import Blob
     from app.security.models import LoginFailure
     from app.tenancy.models import Tenant, TenantHost
 
     dbmod.upgrade(empty_database)
     for model in (Tenant, TenantHost, Department, Person, Membership, LoginFailure, DirectoryConfig, DirectoryEntry,
-                  SyncRun):
+                  SyncRun, Blob):
         table = model._meta.table_name
         columns = {c.name for c in empty_database.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table

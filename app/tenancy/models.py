@@ -13,6 +13,8 @@ class Tenant(BaseModel):
     default_locale = peewee.CharField(max_length=16, null=True)
     timezone = peewee.CharField(max_length=64, null=True)
     created_at = peewee.DateTimeField(default=utcnow)
+    # The blob store the tenant's files go to, fixed when the tenant is created (see app.residency).
+    blob_store = peewee.CharField(max_length=64, default="local")
 
     @classmethod
     def default(cls) -> "Tenant | None":
