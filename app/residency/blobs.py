@@ -1,17 +1,27 @@
 """The blob store interface and its local backend; every file the product keeps goes through here.
 
-Keys are generated here (random, hex); nothing a person types ever becomes a path.
+Keys are generated here (random, hex); nothing a person types ever becomes a path. A file is written under a
+temporary name and renamed into place, and its Blob row is created only after that, so a row never points at a
+half-written file; a crash in between leaves an orphan file that `atrium storage fsck` finds.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 from app.residency.models import Blob
 from app.tenancy.models import Tenant
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+_KEY_RE = re.compile(r"^[0-9a-f]{8,80}$")
+_TEMPORARY_RE = re.compile(r"^\.[0-9a-f]{8,80}\.[0-9a-f]{8}\.tmp$")
 
 
 class BlobError(Exception):
@@ -22,6 +32,19 @@ class BlobCorrupt(BlobError):
     """The stored bytes do not match the checksum recorded when they were written."""
 
 
+class BlobMissing(BlobError):
+    """The store answered, and has no file under this key."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file found in a store: a blob under its key, or a temporary file left by an interrupted write."""
+
+    name: str
+    mtime: float
+    temporary: bool
+
+
 class BlobStore(Protocol):
     name: str
 
@@ -29,6 +52,29 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def keys(self) -> Iterator[str]: ...
+    def scan(self) -> Iterator[StoredFile]: ...
+    def remove_temporary(self, name: str) -> None: ...
+    def check(self) -> None: ...
+    def close(self) -> None: ...
+    def location(self) -> str: ...
+
+
+def check_key(key: str) -> str:
+    """The key if it is one the product generates; anything else never reaches a path."""
+    if not _KEY_RE.match(key or ""):
+        raise BlobError("invalid blob key")
+    return key
+
+
+def temporary_name(key: str) -> str:
+    """The name a write uses until its rename; fsck recognises it by this shape."""
+    return f".{key}.{secrets.token_hex(4)}.tmp"
+
+
+def check_temporary_name(name: str) -> str:
+    if not _TEMPORARY_RE.match(name or ""):
+        raise BlobError("invalid temporary file name")
+    return name
 
 
 class LocalBlobStore:
@@ -39,15 +85,14 @@ class LocalBlobStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not key.isalnum():
-            raise BlobError("invalid blob key")
+        check_key(key)
         return self.root / key[:2] / key
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-        tmp = path.with_name(f".{key}.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(temporary_name(key))
         try:
+            path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -61,30 +106,107 @@ class LocalBlobStore:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            raise BlobError(f"blob missing from store {self.name}") from None
+            raise BlobMissing(f"blob missing from store {self.name}") from None
+        except OSError as exc:
+            raise BlobError(f"cannot read from blob store {self.name}: {exc.strerror or type(exc).__name__}") from None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
     def keys(self) -> Iterator[str]:
-        if self.root.is_dir():
-            for path in self.root.glob("??/*"):
-                if not path.name.startswith("."):
-                    yield path.name
+        return (entry.name for entry in self.scan() if not entry.temporary)
+
+    def scan(self) -> Iterator[StoredFile]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("??/*"):
+            try:
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:  # renamed or removed while we looked
+                continue
+            yield StoredFile(path.name, mtime, path.name.startswith("."))
+
+    def remove_temporary(self, name: str) -> None:
+        check_temporary_name(name)
+        for path in self.root.glob(f"??/{name}"):
+            path.unlink(missing_ok=True)
+
+    def check(self) -> None:
+        """The directory exists (or can be made) and is writable."""
+        try:
+            self.root.mkdir(mode=0o750, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BlobError(f"cannot create {self.root}: {exc.strerror or type(exc).__name__}") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise BlobError(f"{self.root} is not writable")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def location(self) -> str:
+        return str(self.root)
+
+
+def build_store(name: str, spec) -> BlobStore:
+    """A store object for one configured store; nothing is opened or connected yet."""
+    if spec.kind == "sftp":
+        from app.residency.sftp import SftpBlobStore
+
+        return SftpBlobStore.from_settings(name, spec)
+    return LocalBlobStore(name, spec.path)
 
 
 _stores: dict[str, BlobStore] = {}
+_barred: dict[str, str] = {}
+_default_name = "local"
 
 
-def configure(data_dir: str | Path) -> None:
-    """Set up the stores from the settings: for now one local store under the data directory."""
+def configure(data_dir: str | Path, settings: "Settings | None" = None) -> None:
+    """Set up the stores from the settings (without settings: one local store under the data directory).
+
+    Stores the residency policy bars (a site that may not hold data, a local directory on a compute node)
+    are set up for reading and checking only: nothing new is written to them.
+    """
+    global _default_name
+    from app.residency import policy
+
+    for store in _stores.values():
+        store.close()
     _stores.clear()
-    _stores["local"] = LocalBlobStore("local", Path(data_dir) / "blobs")
+    _barred.clear()
+    if settings is None:
+        _stores["local"] = LocalBlobStore("local", Path(data_dir) / "blobs")
+        _default_name = "local"
+        return
+    for name, spec in policy.effective_stores(settings).items():
+        _stores[name] = build_store(name, spec)
+    for name, problems in policy.store_problems(settings).items():
+        if problems:
+            _barred[name] = str(problems[0])
+    _default_name = policy.default_store_name(settings)
+
+
+def default_store_name() -> str:
+    """The store new tenants are pinned to ('' when the configuration does not say)."""
+    return _default_name
+
+
+def stores() -> dict[str, BlobStore]:
+    """Every configured store by name."""
+    return dict(_stores)
+
+
+def refusal(name: str) -> str | None:
+    """Why the residency policy lets no new data go to this store, or None when it may receive data."""
+    return _barred.get(name)
 
 
 def store_for(tenant: Tenant) -> BlobStore:
-    """The store a tenant's files go to."""
-    return _stores["local"]
+    """The store a tenant's files go to: the one it is pinned to, if the policy lets data go there."""
+    store = get_store(tenant.blob_store)
+    if refusal(store.name):
+        raise BlobError(f"blob store {store.name} may not receive data: {refusal(store.name)}")
+    return store
 
 
 def get_store(name: str) -> BlobStore:
@@ -94,10 +216,14 @@ def get_store(name: str) -> BlobStore:
         raise BlobError(f"no blob store named {name}") from None
 
 
+def new_key() -> str:
+    return secrets.token_hex(20)
+
+
 def save_blob(tenant: Tenant, data: bytes, content_type: str) -> Blob:
     """Write the bytes to the tenant's store, then record them; a failed write records nothing."""
     store = store_for(tenant)
-    key = secrets.token_hex(20)
+    key = new_key()
     store.put(key, data)
     return Blob.create(tenant=tenant, key=key, store=store.name, size=len(data),
                        sha256=hashlib.sha256(data).hexdigest(), content_type=content_type)

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.config import LOCALES
 from app.db import db
+from app.residency import blobs
 from app.tenancy.models import Tenant, TenantHost
 from app.tenancy.resolve import is_valid_host_name
 from app.validation import ValidationError, clean_text
@@ -45,21 +46,31 @@ def _clean_settings(name, locale, timezone):
     return name, locale or None, timezone or None
 
 
+def _clean_blob_store(name: str | None) -> str:
+    """The configured blob store a new tenant is pinned to: the one named, else the install's default."""
+    name = (name or "").strip() or blobs.default_store_name()
+    if name not in blobs.stores():
+        raise ValidationError("blob_store", _l("There is no blob store named %(name)s.", name=name[:64]))
+    return name
+
+
 def create_tenant(slug: str, name: str, hosts: Iterable[str] = (), *, is_default: bool = False,
-                  locale: str | None = None, timezone: str | None = None) -> Tenant:
-    """A new tenant; the first one becomes the default tenant."""
+                  locale: str | None = None, timezone: str | None = None, blob_store: str | None = None) -> Tenant:
+    """A new tenant, pinned to a blob store; the first one becomes the default tenant."""
     slug = (slug or "").strip().lower()
     if not _SLUG_RE.match(slug):
         raise ValidationError("slug", _l("Use 2-40 lower-case letters, digits and hyphens, starting with a letter."))
     if Tenant.get_or_none(Tenant.slug == slug):
         raise ValidationError("slug", _l("A tenant with this short name exists already."))
     name, locale, timezone = _clean_settings(name, locale, timezone)
+    store = _clean_blob_store(blob_store)
     host_list = clean_hosts(hosts)
     with db.atomic():
         if is_default or not Tenant.select().exists():
             Tenant.update(is_default=False).execute()
             is_default = True
-        tenant = Tenant.create(slug=slug, name=name, is_default=is_default, default_locale=locale, timezone=timezone)
+        tenant = Tenant.create(slug=slug, name=name, is_default=is_default, default_locale=locale, timezone=timezone,
+                               blob_store=store)
         for host in host_list:
             TenantHost.create(tenant=tenant, host=host)
     return tenant
