@@ -62,6 +62,10 @@ class Hub:
     def subscribe(self, sub: Subscription) -> Subscription:
         """Register a stream; events newer than sub.live_from will be queued for it."""
         self._ensure_running()
+        return self.subscribe_without_poller(sub)
+
+    def subscribe_without_poller(self, sub: Subscription) -> Subscription:
+        """Register a stream on a hub whose polling the caller drives (poll_once)."""
         with self.lock:
             sub.live_from = self.last_id or 0
             self.by_person.setdefault(sub.person_id, set()).add(sub)
