@@ -13,6 +13,8 @@ def gunicorn_options(settings: Settings, bind: str | None = None, workers: int |
         "workers": workers or settings.serve.workers,
         "worker_class": "gthread",
         "threads": settings.serve.threads,
+        # Each open live-update stream holds a thread and a connection: allow as many connections as threads.
+        "worker_connections": max(1000, settings.serve.threads),
         "timeout": settings.serve.timeout,
         "graceful_timeout": 30,
         "keepalive": 5,
