@@ -39,12 +39,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     logging.getLogger("app").setLevel(settings.log_level)
     app.logger.setLevel(settings.log_level)
 
-    from app import brand, db, errors, health, i18n, security, tenancy
+    from app import brand, db, errors, health, i18n, residency, security, tenancy
     from app.db import make_database
-    from app.residency import blobs
 
     db.db.initialize(make_database(settings.database))
-    blobs.configure(settings.data_dir)
+    residency.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     brand.init_app(app)

@@ -101,20 +101,23 @@ def tenant():
 @click.option("--default", "is_default", is_flag=True, help="Make it the default tenant (answers on IP addresses and localhost).")
 @click.option("--locale", type=click.Choice(["zh_Hans", "en"]), default=None, help="Default language.")
 @click.option("--timezone", default=None, help="Default time zone, e.g. Asia/Shanghai.")
+@click.option("--blob-store", default=None, help="Blob store for its files (default: residency.default_blob_store).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_app
-def tenant_create(app, slug, name, hosts, is_default, locale, timezone, as_json):
-    """Create a tenant with a short name SLUG."""
+def tenant_create(app, slug, name, hosts, is_default, locale, timezone, blob_store, as_json):
+    """Create a tenant with a short name SLUG, pinned to a blob store."""
     from app.tenancy.service import create_tenant
     from app.validation import ValidationError
 
     require_schema(app)
     try:
-        t = create_tenant(slug, name, hosts, is_default=is_default, locale=locale, timezone=timezone)
+        t = create_tenant(slug, name, hosts, is_default=is_default, locale=locale, timezone=timezone,
+                          blob_store=blob_store)
     except ValidationError as exc:
         fail(f"{exc.field}: {exc.message}", EXIT_CONFIG)
-    emit(as_json, {"id": t.id, "slug": t.slug, "name": t.name, "hosts": t.host_names(), "default": t.is_default},
-         [f"created tenant {t.slug} ({t.name}){' [default]' if t.is_default else ''}",
+    emit(as_json, {"id": t.id, "slug": t.slug, "name": t.name, "hosts": t.host_names(), "default": t.is_default,
+                   "blob_store": t.blob_store},
+         [f"created tenant {t.slug} ({t.name}){' [default]' if t.is_default else ''}, files in blob store {t.blob_store}",
           f"next: atrium user create-admin {t.slug} LOGIN --name 'Full Name'"])
 
 
@@ -244,6 +247,8 @@ def serve(dev, bind, workers):
     """Serve the web app with gunicorn (or the development server with --dev)."""
     from app import create_app, read_secret_key
     from app import db as dbmod
+    from app.residency.checks import before_serving, one_line
+    from app.residency.policy import check_settings
     from app.serve import AtriumServer, gunicorn_options
 
     try:
@@ -252,16 +257,22 @@ def serve(dev, bind, workers):
         fail(str(exc), EXIT_CONFIG)
     if read_secret_key(settings) is None:
         fail(f"no secret key at {settings.secret_key_path}: run `atrium init` first", EXIT_CONFIG)
+    problems = check_settings(settings)
+    if problems:
+        fail(one_line(problems), EXIT_CONFIG)
     database = dbmod.make_database(settings.database)
     try:
         database.connect()
         current, pending = dbmod.current_version(database), dbmod.pending_migrations(database)
+        refused = None if pending else before_serving(settings, database)
         database.close()
     except peewee.OperationalError as exc:
         fail(f"cannot reach the database {dbmod.redact_url(settings.database)}: {type(exc).__name__}")
     if pending:
         fail(f"the database schema is at version {current}, this release needs {dbmod.head_version()}:"
              " run `atrium db upgrade`")
+    if refused:
+        fail(*refused)
     if dev:
         host, _, port = (bind or settings.serve.bind).rpartition(":")
         create_app(settings).run(host=host or "127.0.0.1", port=int(port), debug=False, use_reloader=True)
@@ -303,8 +314,15 @@ def config_keys():
 # --- commands that live with their capability --------------------------------------------
 
 from app.brand.cli import branding  # noqa: E402
+from app.residency.cli import backup, residency, restore, storage, tenant_commands  # noqa: E402
 
 main.add_command(branding)
+main.add_command(residency)
+main.add_command(storage)
+main.add_command(backup)
+main.add_command(restore)
+for _command in tenant_commands:
+    tenant.add_command(_command)
 
 
 # --- directory sync (LDAP / Active Directory) --------------------------------------------

@@ -5,6 +5,7 @@ import peewee
 from flask import Blueprint, jsonify
 
 from app import db as dbmod
+from app.residency.checks import readiness
 
 bp = Blueprint("health", __name__)
 
@@ -17,7 +18,7 @@ def healthz():
 
 @bp.route("/readyz")
 def readyz():
-    """The database answers and its schema is current; 503 with the reason otherwise."""
+    """The database answers, its schema is current and the residency policy holds; 503 with the reason otherwise."""
     try:
         dbmod.db.connect(reuse_if_open=True)
         dbmod.db.execute_sql("SELECT 1")
@@ -32,4 +33,8 @@ def readyz():
     if pending:
         return jsonify(status="unavailable", database="ok", migrations=migrations,
                        reason="database schema is not current: run `atrium db upgrade`"), 503
-    return jsonify(status="ready", database="ok", migrations=migrations)
+    residency_ok, residency = readiness()
+    if not residency_ok:
+        return jsonify(status="unavailable", database="ok", migrations=migrations, residency=residency,
+                       reason=f"residency: {residency['problems'][0]}"), 503
+    return jsonify(status="ready", database="ok", migrations=migrations, residency=residency)
