@@ -130,9 +130,8 @@ def check_references(models) -> None:
 @contextmanager
 def snapshot():
     """One read transaction, so every table is read as of the same moment while the install keeps running."""
-    with db.atomic():
-        if dbmod.is_postgres():
-            db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    # Deferred on SQLite: a reader keeps its snapshot without taking the write lock from everyone else.
+    with db.atomic("REPEATABLE READ, READ ONLY" if dbmod.is_postgres() else "DEFERRED"):
         yield
 
 
