@@ -4,11 +4,19 @@ Uploads carry unique markers; afterwards the node's data dir, its TMPDIR and its
 while the storage host does. Werkzeug's spooling to temporary files is watched directly as well, because a
 spooled upload lives in an unnamed file that no directory listing would ever show.
 """
+import http.cookiejar
 import io
 import logging
+import os
 import re
 import secrets
+import signal
+import subprocess
+import sys
 import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -22,8 +30,9 @@ from app.residency.blobs import read_blob, save_blob
 from app.residency.compute import InMemoryRequest
 from app.serve import gunicorn_options
 from app.tenancy.service import create_tenant
-from tests.conftest import csrf_from, login, make_person
-from tests.residency.conftest import files_under, install, sftp_settings
+from tests.conftest import TEST_PASSWORD, csrf_from, login, make_person
+from tests.residency.conftest import files_under, install, sftp_settings, toml_text
+from tests.servers import free_port, wait_for_port
 
 
 @pytest.fixture
@@ -128,3 +137,51 @@ def test_access_log_carries_paths_only():
     log_format = gunicorn_options(load_settings(environ={}))["access_log_format"]
     assert "%(U)s" in log_format
     assert not {"%(r)s", "%(q)s", "%(f)s", "%(a)s"} & set(re.findall(r"%\([a-zA-Z]+\)s", log_format))
+
+
+@pytest.mark.slow
+def test_a_compute_node_under_gunicorn(pg_url, sshd, tmp_path):
+    """`atrium serve` on a compute node: it starts, takes an upload, and its disks and log hold none of it."""
+    storage, data_dir, tmpdir = sshd.new_root(), tmp_path / "node", tmp_path / "tmp"
+    tmpdir.mkdir()
+    port = free_port()
+    settings = {"data_dir": str(data_dir), "database_url": pg_url, "default_locale": "en",
+                "serve": {"bind": f"127.0.0.1:{port}", "workers": 1},
+                "residency": {"site": "cloud-eu", "role": "compute", "allowed_sites": ["hq"], "database_site": "hq"},
+                "blob_stores": {"hq": sftp_settings(sshd, storage)}}
+    config = tmp_path / "atrium.toml"
+    config.write_text(toml_text(settings))
+    install(data_dir, pg_url, residency=settings["residency"], blob_stores=settings["blob_stores"])
+    make_person(create_tenant("acme", "Acme"), "alice", role="admin")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ATRIUM_")},
+           "ATRIUM_CONFIG": str(config), "TMPDIR": str(tmpdir)}
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=root, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    marker = f"MARKER-{secrets.token_hex(8)}"
+    try:
+        wait_for_port(port, proc=server)
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        assert opener.open(base + "/readyz", timeout=10).status == 200
+        page = opener.open(base + "/login", timeout=10).read().decode()
+        form = urllib.parse.urlencode({"login": "alice", "password": TEST_PASSWORD,
+                                       "csrf_token": csrf_from(page)}).encode()
+        opener.open(base + "/login", data=form, timeout=10)
+        html = opener.open(base + "/admin/brand/", timeout=10).read().decode()
+        fields = dict(re.findall(r'<input id="([^"]+)" name="\1"[^>]*?value="([^"]*)"', html))
+        fields.update({"csrf_token": csrf_from(html), "nav.home": "1", "action": "save"})
+        boundary, body = encode_multipart(MultiDict({**fields, "logo": FileStorage(
+            io.BytesIO(_svg_logo(marker)), filename="logo.svg", content_type="image/svg+xml")}))
+        upload = urllib.request.Request(base + "/admin/brand/?q=" + marker, data=body,
+                                        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        saved = opener.open(upload, timeout=30)
+        assert saved.url.endswith("/admin/brand/") and "Brand saved as version 1." in saved.read().decode()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        log = server.communicate(timeout=30)[0]
+    assert b"Booting worker" in log and b"POST /admin/brand/" in log
+    assert marker.encode() not in log                    # not even from the query string
+    for path in files_under(data_dir, tmpdir):
+        assert marker.encode() not in path.read_bytes(), path
+    assert marker.encode() in b"".join(p.read_bytes() for p in files_under(storage))
