@@ -1,4 +1,4 @@
-"""Where the product's data lives: sites and the residency policy, blob stores for files (the database holds the rows)."""
+"""Where the product's data lives: sites and the residency policy, blob stores for files, the database for rows."""
 from __future__ import annotations
 
 

@@ -30,7 +30,7 @@ from app.residency import blobs
 FORMAT = "atrium-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_STORE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_STORE_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 # Empties the database inside the same transaction that loads the backup, so a failed load leaves it as it was.
 _DROP_TABLES = """DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
@@ -47,6 +47,8 @@ class BackupError(Exception):
 
 @dataclass
 class BackupResult:
+    """What `backup` wrote."""
+
     path: Path
     database: str
     schema_version: int
@@ -57,6 +59,8 @@ class BackupResult:
 
 @dataclass
 class RestoreResult:
+    """What `restore` put back, and the schema version it migrated to (None when it did not need to)."""
+
     database: str
     schema_version: int
     migrated_to: int | None
@@ -158,7 +162,8 @@ def backup(settings: Settings, out_dir: str | Path, progress: Progress | None = 
     rows, migrations = snapshot(settings, database_file)
     members = {database_file.name: {"sha256": _sha256(database_file), "size": database_file.stat().st_size}}
     if progress:
-        progress(f"database: {members[database_file.name]['size']} bytes at schema version {max(migrations, default=0)}")
+        size = members[database_file.name]["size"]
+        progress(f"database: {size} bytes at schema version {max(migrations, default=0)}")
     stores = blobs.stores()
     problems, copied, total = [], [], 0
     for index, (store_name, key, sha256, _size) in enumerate(rows, 1):
@@ -204,7 +209,8 @@ def read_backup(backup_dir: str | Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{root} is not an Atrium backup")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise BackupError(f"the backup is in format {manifest.get('format_version')}, this release reads {FORMAT_VERSION}")
+        raise BackupError(f"the backup is in format {manifest.get('format_version')},"
+                          f" this release reads {FORMAT_VERSION}")
     try:
         for name, facts in manifest["members"].items():
             path = root / name
@@ -213,7 +219,7 @@ def read_backup(backup_dir: str | Path) -> dict:
             if path.stat().st_size != facts["size"] or _sha256(path) != facts["sha256"]:
                 raise BackupError(f"{name} does not match its checksum: the backup is damaged")
         for item in manifest["blobs"]:
-            if not _STORE_RE.match(item["store"]) or item["member"] not in manifest["members"]:
+            if not _STORE_RE.fullmatch(item["store"]) or item["member"] not in manifest["members"]:
                 raise BackupError(f"{MANIFEST} is damaged")
             blobs.check_key(item["key"])
         if manifest["database"]["member"] not in manifest["members"]:

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol
 
+from app.residency import policy
 from app.residency.models import Blob
 from app.tenancy.models import Tenant
 
 if TYPE_CHECKING:
     from app.config import Settings
 
-_KEY_RE = re.compile(r"^[0-9a-f]{8,80}$")
-_TEMPORARY_RE = re.compile(r"^\.[0-9a-f]{8,80}\.[0-9a-f]{8}\.tmp$")
+_KEY_RE = re.compile(r"[0-9a-f]{8,80}")
+_TEMPORARY_RE = re.compile(r"\.[0-9a-f]{8,80}\.[0-9a-f]{8}\.tmp")
 
 
 class BlobError(Exception):
@@ -46,22 +47,38 @@ class StoredFile:
 
 
 class BlobStore(Protocol):
+    """Where files go: every method raises BlobError (or BlobMissing) with a message safe to show."""
+
     name: str
 
-    def put(self, key: str, data: bytes) -> None: ...
-    def get(self, key: str) -> bytes: ...
-    def delete(self, key: str) -> None: ...
-    def keys(self) -> Iterator[str]: ...
-    def scan(self) -> Iterator[StoredFile]: ...
-    def remove_temporary(self, name: str) -> None: ...
-    def check(self) -> None: ...
-    def close(self) -> None: ...
-    def location(self) -> str: ...
+    def put(self, key: str, data: bytes) -> None:
+        """Store the bytes under the key, whole or not at all."""
+
+    def get(self, key: str) -> bytes:
+        """The bytes stored under the key; BlobMissing when there are none."""
+
+    def delete(self, key: str) -> None:
+        """Remove the file under the key, if there is one."""
+
+    def keys(self) -> Iterator[str]:
+        """The keys of every stored file."""
+
+    def scan(self) -> Iterator[StoredFile]:
+        """Every file in the store, temporary ones included, with its modification time."""
+
+    def remove_temporary(self, name: str) -> None:
+        """Remove a temporary file an interrupted write left behind."""
+
+    def check(self) -> None:
+        """Raise BlobError unless the store can be written to now."""
+
+    def close(self) -> None:
+        """Release connections; the next operation opens them again."""
 
 
 def check_key(key: str) -> str:
     """The key if it is one the product generates; anything else never reaches a path."""
-    if not _KEY_RE.match(key or ""):
+    if not _KEY_RE.fullmatch(key or ""):
         raise BlobError("invalid blob key")
     return key
 
@@ -72,7 +89,8 @@ def temporary_name(key: str) -> str:
 
 
 def check_temporary_name(name: str) -> str:
-    if not _TEMPORARY_RE.match(name or ""):
+    """The name if it has the shape temporary_name gives; anything else never reaches a path."""
+    if not _TEMPORARY_RE.fullmatch(name or ""):
         raise BlobError("invalid temporary file name")
     return name
 
@@ -143,14 +161,11 @@ class LocalBlobStore:
     def close(self) -> None:
         """Nothing to release."""
 
-    def location(self) -> str:
-        return str(self.root)
-
 
 def build_store(name: str, spec) -> BlobStore:
     """A store object for one configured store; nothing is opened or connected yet."""
     if spec.kind == "sftp":
-        from app.residency.sftp import SftpBlobStore
+        from app.residency.sftp import SftpBlobStore  # it builds on this module
 
         return SftpBlobStore.from_settings(name, spec)
     return LocalBlobStore(name, spec.path)
@@ -168,8 +183,6 @@ def configure(data_dir: str | Path, settings: "Settings | None" = None) -> None:
     are set up for reading and checking only: nothing new is written to them.
     """
     global _default_name
-    from app.residency import policy
-
     for store in _stores.values():
         store.close()
     _stores.clear()
@@ -210,6 +223,7 @@ def store_for(tenant: Tenant) -> BlobStore:
 
 
 def get_store(name: str) -> BlobStore:
+    """The configured store of that name."""
     try:
         return _stores[name]
     except KeyError:
@@ -217,6 +231,7 @@ def get_store(name: str) -> BlobStore:
 
 
 def new_key() -> str:
+    """A fresh random key for a new file."""
     return secrets.token_hex(20)
 
 

@@ -40,6 +40,7 @@ def unreachable(stores: dict[str, blobs.BlobStore]) -> dict[str, str]:
 
 
 def unreachable_problems(found: dict[str, str]) -> list:
+    """One problem line per store that does not answer."""
     return [_l("blob store '%(store)s' is unreachable: %(reason)s", store=name, reason=reason)
             for name, reason in found.items()]
 

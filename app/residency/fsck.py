@@ -21,6 +21,8 @@ GRACE_SECONDS = 3600
 
 @dataclass
 class Orphan:
+    """A file in a store that no Blob row names."""
+
     store: str
     name: str
     kind: str  # "file", or "temporary" (left by an interrupted write)
@@ -29,6 +31,8 @@ class Orphan:
 
 @dataclass
 class Dangling:
+    """A Blob row whose file is missing, damaged, or in a store that is not configured."""
+
     blob_id: int
     tenant_id: int
     store: str
@@ -40,6 +44,8 @@ class Dangling:
 
 @dataclass
 class FsckResult:
+    """Everything one fsck run found, and what its repair did."""
+
     orphans: list[Orphan] = field(default_factory=list)
     dangling: list[Dangling] = field(default_factory=list)
     recovered: list[int] = field(default_factory=list)       # rows marked damaged whose file is fine again
@@ -54,6 +60,7 @@ class FsckResult:
                 and all(d.action == "removed" for d in self.dangling))
 
     def as_dict(self) -> dict:
+        """Plain data for --json."""
         return {
             "clean": self.clean, "checked": self.checked, "recent_files_skipped": self.recent,
             "unreachable": self.unreachable, "recovered": self.recovered,

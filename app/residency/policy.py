@@ -21,6 +21,7 @@ SFTP_REQUIRED = ("site", "host", "user", "path", "private_key_file")
 
 
 def is_sqlite(settings: Settings) -> bool:
+    """The database is an SQLite file on this node."""
     return settings.database.startswith("sqlite:///")
 
 

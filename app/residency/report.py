@@ -16,6 +16,8 @@ from app.tenancy.models import Tenant
 
 @dataclass
 class StoreFacts:
+    """A configured blob store, where it is, and why data may not go there (if it may not)."""
+
     name: str
     kind: str
     site: str
@@ -29,6 +31,8 @@ class StoreFacts:
 
 @dataclass
 class TenantFacts:
+    """Where one tenant's rows and files are, and what is wrong with that."""
+
     slug: str
     name: str
     blob_store: str
@@ -44,6 +48,8 @@ class TenantFacts:
 
 @dataclass
 class ResidencyReport:
+    """The node, the policy, every store and every tenant (or the one asked for)."""
+
     site: str
     role: str
     allowed_sites: list[str]
@@ -65,8 +71,9 @@ class ResidencyReport:
             "stores": [{"name": s.name, "kind": s.kind, "site": s.site, "location": s.location,
                         "allowed": s.allowed, "problems": [str(p) for p in s.problems]} for s in self.stores],
             "problems": [str(p) for p in self.problems],
-            "tenants": [{"slug": t.slug, "name": t.name, "blob_store": t.blob_store, "database_site": self.database_site,
-                         "rows": t.rows, "files": {s: {"count": c, "bytes": b} for s, (c, b) in t.files.items()},
+            "tenants": [{"slug": t.slug, "name": t.name, "blob_store": t.blob_store,
+                         "database_site": self.database_site, "rows": t.rows,
+                         "files": {s: {"count": c, "bytes": b} for s, (c, b) in t.files.items()},
                          "damaged_files": t.damaged, "compliant": t.compliant,
                          "problems": [str(p) for p in t.problems]} for t in self.tenants],
         }

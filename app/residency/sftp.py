@@ -58,12 +58,10 @@ class SftpBlobStore:
 
     @classmethod
     def from_settings(cls, name: str, spec) -> "SftpBlobStore":
+        """The store a [blob_stores.NAME] table with kind = "sftp" describes."""
         return cls(name, host=spec.host, port=spec.port, user=spec.user, root=spec.path,
                    private_key_file=spec.private_key_file, host_key=spec.host_key,
                    connect_timeout=spec.connect_timeout, operation_timeout=spec.operation_timeout)
-
-    def location(self) -> str:
-        return f"sftp://{self.user}@{self.host}:{self.port}{self.root}"
 
     def _error(self, text: str, cls: type[BlobError] = BlobError) -> BlobError:
         return cls(f"blob store '{self.name}' ({self.host}:{self.port}): {text}")
@@ -74,7 +72,8 @@ class SftpBlobStore:
         try:
             return paramiko.PKey.from_path(self.private_key_file)
         except (OSError, ValueError, paramiko.SSHException) as exc:
-            raise self._error(f"cannot use the private key file {self.private_key_file}: {type(exc).__name__}") from None
+            raise self._error(f"cannot use the private key file {self.private_key_file}:"
+                              f" {type(exc).__name__}") from None
 
     def _connect(self) -> tuple[paramiko.Transport, paramiko.SFTPClient]:
         pinned = parse_host_key(self.host_key)

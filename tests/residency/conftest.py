@@ -114,7 +114,7 @@ def tenant_rows(tenant_id: int) -> dict[str, list[dict]]:
     for model in tenant_models():
         columns = [f.column_name for f in model._meta.sorted_fields]
         query = model.select(*model._meta.sorted_fields).where(model.tenant == tenant_id).order_by(model.id).tuples()
-        rows[model._meta.table_name] = [dict(zip(columns, row)) for row in query]
+        rows[model._meta.table_name] = [dict(zip(columns, row, strict=True)) for row in query]
     return rows
 
 
@@ -133,11 +133,11 @@ def assert_same_tenant(before: dict, after: dict, old_tenant: int, new_tenant: i
     from app.tenancy.models import Tenant
 
     models = {m._meta.table_name: m for m in tenant_models()}
-    id_maps = {table: {a["id"]: b["id"] for a, b in zip(before[table], after[table])} for table in before}
     assert {t: len(r) for t, r in before.items()} == {t: len(r) for t, r in after.items()}
+    id_maps = {table: {a["id"]: b["id"] for a, b in zip(before[table], after[table], strict=True)} for table in before}
     for table, rows in before.items():
         fields = {f.column_name: f for f in models[table]._meta.sorted_fields}
-        for old, new in zip(rows, after[table]):
+        for old, new in zip(rows, after[table], strict=True):
             for column, value in old.items():
                 field = fields[column]
                 if column == "id":

@@ -113,7 +113,8 @@ def test_the_command(tmp_path):
 
 def test_over_sftp_and_with_the_host_gone(tmp_path, sshd):
     root = sshd.new_root()
-    install(tmp_path / "data", f"sqlite:///{tmp_path}/a.db", blob_stores={"hq": sftp_settings(sshd, root, site="local")})
+    install(tmp_path / "data", f"sqlite:///{tmp_path}/a.db",
+            blob_stores={"hq": sftp_settings(sshd, root, site="local")})
     from app import db as dbmod
     from app.tenancy.service import create_tenant
     dbmod.upgrade()

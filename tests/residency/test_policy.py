@@ -1,4 +1,4 @@
-"""Residency settings and the policy: each way data could land outside the allowed sites stops the node with one line."""
+"""Residency settings and the policy: each way data could land outside the allowed sites stops a node with one line."""
 import json
 
 import pytest
@@ -33,7 +33,8 @@ def test_named_blob_store_tables_from_file_and_environment(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ('[blob_stores.hq]\nkind = "sftp"\nhots = "x"', "unknown key 'blob_stores.hq.hots' (did you mean 'blob_stores.hq.host'?)"),
+    ('[blob_stores.hq]\nkind = "sftp"\nhots = "x"',
+     "unknown key 'blob_stores.hq.hots' (did you mean 'blob_stores.hq.host'?)"),
     ('[blob_stores.hq]\nkind = "s3"', "blob_stores.hq.kind must be one of local, sftp, got 's3'"),
     ('[blob_stores.hq]\nport = "ssh"', "blob_stores.hq.port: expected a whole number"),
     ('[blob_stores.hq]\nconnect_timeout = 0', "blob_stores.hq.connect_timeout must be at least 1"),
@@ -111,8 +112,9 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_policy_refusals(case, tmp_path, sshd, request):
     build, line = CASES[case]
-    pg = request.getfixturevalue("pg_url") if case in (
-        "store outside the allowed sites", "database outside the allowed sites", "compute node with a local store") else None
+    on_postgres = ("store outside the allowed sites", "database outside the allowed sites",
+                   "compute node with a local store")
+    pg = request.getfixturevalue("pg_url") if case in on_postgres else None
     url, overrides = build(sshd, pg)
     url = url or f"sqlite:///{tmp_path}/atrium.db"
     data_dir = tmp_path / "data"
