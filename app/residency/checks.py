@@ -67,8 +67,9 @@ def readiness() -> tuple[bool, dict]:
     settings = current_app.config["ATRIUM"]
     stores = blobs.stores()
     problems = list(current_app.extensions["residency"]) + policy.unknown_pins(tenant_pins(), stores)
-    failing = unreachable(stores)
-    barred = {name for name, found in policy.store_problems(settings).items() if found}
+    barred = {name for name in stores if blobs.refusal(name)}
+    # A barred store is not even looked at: checking a local one would create its directory on a compute node.
+    failing = unreachable({name: store for name, store in stores.items() if name not in barred})
     status = "violation" if problems else "unreachable" if failing else "ok"
     with force_locale("en"):
         lines = [str(p) for p in problems + unreachable_problems(failing)]
