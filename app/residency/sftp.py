@@ -144,7 +144,11 @@ class SftpBlobStore:
 
     def _run(self, operation: Callable[[paramiko.SFTPClient], T]) -> T:
         """Run one operation on the shared session, reconnecting once if the host dropped a session we reused."""
-        with self._lock:
+        # Threads queue for the session; behind a hung host they give up rather than wait for every one before them.
+        wait = self.connect_timeout + self.operation_timeout
+        if not self._lock.acquire(timeout=wait):
+            raise self._error(f"busy: no turn on the connection within {wait:g} s (the host may be hung)")
+        try:
             for attempt in (1, 2):
                 reused = self._usable()
                 if not reused:
@@ -166,6 +170,8 @@ class SftpBlobStore:
                         raise self._error(f"the connection failed: {type(exc).__name__}") from None
                     log.info("blob store %s: the host dropped the session (%s); reconnecting", self.name,
                              type(exc).__name__)
+        finally:
+            self._lock.release()
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:

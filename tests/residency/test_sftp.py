@@ -111,6 +111,23 @@ def test_a_hung_host_fails_within_the_timeouts(sftp_store, sshd):
         with pytest.raises(BlobError, match=r"no answer within 2 s"):
             sftp_store.get(KEY)
         assert time.monotonic() - started < 4
+        # Threads queued behind the hung host give up too, each within its own limit.
+        outcomes = []
+
+        def fetch():
+            try:
+                sftp_store.get(KEY)
+            except BlobError as exc:
+                outcomes.append(str(exc))
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=fetch) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(outcomes) == 3 and time.monotonic() - started < 8
+        assert all("no answer within 2 s" in o or "busy: no turn on the connection within 4 s" in o for o in outcomes)
     finally:
         sshd.resume()
     assert sftp_store.get(KEY) == b"x"              # the interrupted write never replaced the file
