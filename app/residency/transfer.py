@@ -336,15 +336,22 @@ def import_tenant(path: str | Path, slug: str | None = None, blob_store: str | N
     except (tarfile.TarError, OSError) as exc:
         raise TransferError(f"cannot read {path} as a tar archive: {type(exc).__name__}") from None
     with archive:
-        try:
-            manifest = read_manifest(archive)
-        except (KeyError, TypeError, AttributeError):
-            raise TransferError("manifest.json is damaged") from None
         models = tenant_models()
         check_references(models)
-        _check_compatible(manifest, models)
-        exported = manifest["tenant"]
-        slug = slug or exported["slug"]
+        try:
+            manifest = read_manifest(archive)
+            _check_compatible(manifest, models)
+            exported = manifest["tenant"]
+            blob_member = next(t["member"] for t in manifest["tables"] if t["table"] == Blob._meta.table_name)
+            blob_rows = list(_rows(archive, blob_member))
+            for row in blob_rows:
+                listed = manifest["members"].get(f"blobs/{row['key']}")
+                if listed is None or listed["sha256"] != row["sha256"]:
+                    raise TransferError(f"file {row['id']} of the archive does not match its row's checksum")
+            slug = slug or exported["slug"]
+            hosts = [h for h in exported["hosts"] if TenantHost.get_or_none(TenantHost.host == h) is None]
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise TransferError("manifest.json or the blob rows are damaged") from None
         if Tenant.get_or_none(Tenant.slug == slug):
             raise TransferError(f"a tenant '{slug}' exists already: import into a new one with --slug NEW")
         store_name = blob_store or blobs.default_store_name()
@@ -352,13 +359,6 @@ def import_tenant(path: str | Path, slug: str | None = None, blob_store: str | N
             store = blobs.store_for(Tenant(blob_store=store_name))
         except blobs.BlobError as exc:
             raise TransferError(str(exc)) from None
-        blob_member = next(t["member"] for t in manifest["tables"] if t["table"] == Blob._meta.table_name)
-        blob_rows = list(_rows(archive, blob_member))
-        for row in blob_rows:
-            listed = manifest["members"].get(f"blobs/{row['key']}")
-            if listed is None or listed["sha256"] != row["sha256"]:
-                raise TransferError(f"file {row['id']} of the archive does not match its row's checksum")
-        hosts = [h for h in exported["hosts"] if TenantHost.get_or_none(TenantHost.host == h) is None]
         new_keys: dict[str, str] = {}
         try:
             for count, row in enumerate(blob_rows, 1):
@@ -380,6 +380,13 @@ def import_tenant(path: str | Path, slug: str | None = None, blob_store: str | N
         except ValidationError as exc:
             _remove(store, new_keys.values())
             raise TransferError(f"{exc.field}: {exc.message}") from None
+        except blobs.BlobError as exc:
+            _remove(store, new_keys.values())
+            raise TransferError(str(exc)) from None
+        except peewee.IntegrityError as exc:
+            _remove(store, new_keys.values())
+            raise TransferError(f"a row of the archive conflicts with one of this install ({type(exc).__name__})"
+                                ) from None
         except BaseException:
             _remove(store, new_keys.values())
             raise

@@ -219,3 +219,24 @@ def test_export_of_a_tenant_with_a_missing_file_is_refused(app, tenant, tmp_path
     with pytest.raises(TransferError, match=f"file {blob.id} of the tenant cannot be read"):
         export_tenant(tenant, tmp_path / "a.tar")
     assert list(tmp_path.glob("*.tar")) == [] and list(tmp_path.glob(".a.tar*")) == []
+
+
+def test_a_store_failing_during_import_changes_nothing(app, tenant, tmp_path, monkeypatch):
+    from app.residency.blobs import BlobError, LocalBlobStore
+
+    fill_tenant(tenant)
+    export_tenant(tenant, tmp_path / "a.tar")
+    files = files_under(tmp_path / "data" / "blobs")
+    original, calls = LocalBlobStore.put, []
+
+    def fails_third_time(self, key, data):
+        calls.append(key)
+        if len(calls) == 3:
+            raise BlobError("cannot write to blob store local: No space left on device")
+        original(self, key, data)
+
+    monkeypatch.setattr(LocalBlobStore, "put", fails_third_time)
+    with pytest.raises(TransferError, match="No space left on device"):
+        import_tenant(tmp_path / "a.tar", slug="copy")
+    assert Tenant.get_or_none(Tenant.slug == "copy") is None
+    assert files_under(tmp_path / "data" / "blobs") == files
