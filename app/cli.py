@@ -260,7 +260,7 @@ def serve(dev, bind, workers):
     problems = check_settings(settings)
     if problems:
         fail(one_line(problems), EXIT_CONFIG)
-    database = dbmod.make_database(settings.database)
+    database = dbmod.make_database(settings.database, pool=False)  # closed before gunicorn forks
     try:
         database.connect()
         current, pending = dbmod.current_version(database), dbmod.pending_migrations(database)

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 import peewee
 from peewee import DatabaseProxy, Model
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.pool import PooledPostgresqlDatabase
 
 db = DatabaseProxy()
 
@@ -35,17 +36,36 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+POOL_SIZE = 32
+
+
+class ImmediateSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose transactions take the write lock at BEGIN.
+
+    A deferred transaction that reads and then writes cannot wait for the lock
+    (SQLite answers "database is locked" at once to avoid a deadlock); taking it
+    at the start lets busy_timeout queue concurrent writers instead.
+    """
+
+    def begin(self, lock_type="IMMEDIATE"):
+        return super().begin(lock_type)
+
+
 class DatabaseUrlError(ValueError):
     """DATABASE_URL cannot be understood."""
 
 
-def make_database(url: str) -> peewee.Database:
-    """A peewee database for sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/NAME; nothing is connected yet."""
+def make_database(url: str, pool: bool = True) -> peewee.Database:
+    """A peewee database for sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/NAME; nothing is connected yet.
+
+    pool=False gives a PostgreSQL connection that really closes, for one-off work before a fork or a
+    DROP/CREATE DATABASE.
+    """
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if not path:
             raise DatabaseUrlError("sqlite URL has no path")
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        return ImmediateSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     parsed = urlparse(url)
     if parsed.scheme in ("postgresql", "postgres"):
         name = parsed.path.lstrip("/")
@@ -55,7 +75,13 @@ def make_database(url: str) -> peewee.Database:
                   "user": unquote(parsed.username) if parsed.username else None,
                   "password": unquote(parsed.password) if parsed.password else None,
                   "connect_timeout": 5, "application_name": "atrium"}
-        return peewee.PostgresqlDatabase(unquote(name), **{k: v for k, v in kwargs.items() if v is not None})
+        params = {k: v for k, v in kwargs.items() if v is not None}
+        if not pool:
+            return peewee.PostgresqlDatabase(unquote(name), **params)
+        # Pooled: a request borrows a connection and gives it back on close, instead of PostgreSQL
+        # starting a new backend process for every request.
+        return PooledPostgresqlDatabase(unquote(name), max_connections=POOL_SIZE, stale_timeout=300, timeout=30,
+                                        **params)
     raise DatabaseUrlError("unsupported database URL scheme (use sqlite:/// or postgresql://)")
 
 

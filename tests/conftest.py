@@ -31,7 +31,7 @@ def pg_template(pg_server):
     from app import db as dbmod
 
     pg_server.execute("CREATE DATABASE atrium_template")
-    database = dbmod.make_database(pg_server.url("atrium_template"))
+    database = dbmod.make_database(pg_server.url("atrium_template"), pool=False)
     database.connect()
     dbmod.upgrade(database)
     database.close()

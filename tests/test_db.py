@@ -34,7 +34,7 @@ def _empty_database(request, tmp_path):
     name = f"mig_{tmp_path.name[-20:].replace('-', '_').lower()}"
     server.execute(f"CREATE DATABASE {name}")
     request.addfinalizer(lambda: server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    return make_database(server.url(name))
+    return make_database(server.url(name), pool=False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -86,6 +86,8 @@ def test_a_migration_merged_later_is_still_applied(empty_database):
 
 def test_migrated_schema_matches_the_models(empty_database):
     """Frozen migrations and today's models describe the same columns."""
+    from app.announce.models import Announcement, AnnouncementDepartment, AnnouncementRead
+    from app.ding.models import Ding, DingRecipient
     from app.org.ldap.models import DirectoryConfig, DirectoryEntry, SyncRun
     from app.org.models import Department, Membership, Person
     from app.residency.models import Blob
@@ -94,7 +96,7 @@ def test_migrated_schema_matches_the_models(empty_database):
 
     dbmod.upgrade(empty_database)
     for model in (Tenant, TenantHost, Department, Person, Membership, LoginFailure, DirectoryConfig, DirectoryEntry,
-                  SyncRun, Blob):
+                  SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead):
         table = model._meta.table_name
         columns = {c.name for c in empty_database.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table

@@ -200,12 +200,12 @@ def sync_department_groups(tenant: Tenant) -> dict[int, tuple[int, int]]:
 
 def _check_rate(person: Person, rules: ChatRules) -> None:
     since = utcnow() - datetime.timedelta(seconds=rules.rate_seconds)
-    recent = list(Message.select(Message.created_at)
-                  .where((Message.sender == person) & (Message.created_at > since))
-                  .order_by(Message.created_at).limit(rules.rate_messages).tuples())
-    if len(recent) >= rules.rate_messages:
-        oldest = recent[0][0]
-        raise RateLimited(max(1, int((oldest - since).total_seconds()) + 1))
+    # The rate_messages-th most recent message inside the window, if there is one: one row, not the window.
+    nth = (Message.select(Message.created_at)
+           .where((Message.sender == person) & (Message.created_at > since))
+           .order_by(Message.created_at.desc()).offset(rules.rate_messages - 1).limit(1).scalar())
+    if nth is not None:
+        raise RateLimited(max(1, int((nth - since).total_seconds()) + 1))
 
 
 def _mentions(tenant: Tenant, text: str, conversation: Conversation) -> dict[str, Person]:

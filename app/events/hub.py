@@ -47,7 +47,7 @@ def frame(event_id: int, kind: str, payload: str) -> str:
 
 
 class Hub:
-    def __init__(self, poll_interval: float = 0.05):
+    def __init__(self, poll_interval: float = 0.02):
         self.poll_interval = poll_interval
         self.lock = threading.Lock()
         self.by_person: dict[int, set[Subscription]] = {}
@@ -155,16 +155,23 @@ class Hub:
             try:
                 if listener is None and is_postgres():
                     listener = _listen()
-                with db.connection_context():
-                    while self.poll_once() == BATCH:
-                        pass
+                # The poller keeps its own connection open between polls (opening one costs more than a poll).
+                db.connect(reuse_if_open=True)
+                while self.poll_once() == BATCH:
+                    pass
+                if is_postgres():
+                    db.close()   # give the pooled connection back while waiting for NOTIFY
                 self._wait(listener)
             except Exception:  # the hub must outlive a database hiccup; clients resume by Last-Event-ID
                 log.exception("event hub poll failed; retrying")
                 if listener is not None:
                     listener.close()
                     listener = None
+                if not db.is_closed():
+                    db.close()
                 self.stopping.wait(1.0)
+        if not db.is_closed():
+            db.close()
 
     def _wait(self, listener) -> None:
         if listener is None:
