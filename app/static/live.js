@@ -187,6 +187,20 @@
     var form = document.getElementById("composer");
     var text = document.getElementById("text");
     chat.addEventListener("click", function (event) {
+      var editing = event.target.closest("[data-edit]");
+      if (editing) {
+        var current = editing.closest(".message").querySelector(".message-body").textContent;
+        var changed = window.prompt(chat.dataset.textEditPrompt, current);
+        if (changed === null || changed === current) { return; }
+        var data = new FormData();
+        data.append("csrf_token", csrf());
+        data.append("text", changed);
+        fetch(editing.dataset.edit, {method: "POST", body: data, credentials: "same-origin",
+                                     headers: {"Accept": "application/json"}})
+          .then(function (response) { return response.json().then(function (d) { return {ok: response.ok, data: d}; }); })
+          .then(function (result) { if (result.ok) { onUpdated(result.data); } else { toast(result.data.error || "", true); } });
+        return;
+      }
       var button = event.target.closest("[data-reply]");
       if (!button) { return; }
       document.getElementById("reply_to").value = button.dataset.reply;
