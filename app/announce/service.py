@@ -1,0 +1,248 @@
+"""Announcements: publishing, who they reach, read confirmations and read rates; plain functions over a tenant.
+
+The audience is resolved when someone reads, not when it is published: the whole
+tenant, or the active people of the addressed departments and their
+sub-departments, so a person who joins a department later sees what it was told.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+import peewee
+from flask_babel import lazy_gettext as _l
+
+from app.announce.models import Announcement, AnnouncementDepartment, AnnouncementRead
+from app.db import db, utcnow
+from app.events import publish
+from app.org.models import Department, Membership, Person
+from app.org.service import OrgIndex
+from app.tenancy.models import Tenant
+from app.tenancy.scope import TenantScope
+from app.validation import ValidationError, clean_text
+
+MAX_TITLE_LENGTH = 200
+MAX_BODY_LENGTH = 10000
+_ID = re.compile(r"[0-9]{1,12}")
+
+
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return moment.isoformat() + "Z" if moment else None
+
+
+def announcement_url(announcement_id: int) -> str:
+    """The page of one announcement (a fixed path, so no request is needed to build it)."""
+    return f"/announcements/{announcement_id}"
+
+
+# --- who may publish to whom ----------------------------------------------------------------
+
+def allowed_departments(tenant: Tenant, person: Person, index: OrgIndex | None = None) -> set[int] | None:
+    """Departments the person may address: None for an admin (any, or everyone), else the subtrees of those they head."""
+    if person.is_admin:
+        return None
+    index = index or OrgIndex(tenant)
+    allowed: set[int] = set()
+    for dept in index.by_id.values():
+        if dept.head_id == person.id:
+            allowed |= index.subtree_ids(dept.id)
+    return allowed
+
+
+def can_publish(tenant: Tenant, person: Person) -> bool:
+    """Admins and department heads publish; everyone else only reads."""
+    return allowed_departments(tenant, person) != set()
+
+
+def _clean_body(value) -> str:
+    body = (value if isinstance(value, str) else "").replace("\r\n", "\n").strip()
+    if not body:
+        raise ValidationError("body", _l("This field is required."))
+    if len(body) > MAX_BODY_LENGTH:
+        raise ValidationError("body", _l("At most %(n)d characters.", n=MAX_BODY_LENGTH))
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in body):
+        raise ValidationError("body", _l("Contains characters that are not allowed."))
+    return body
+
+
+def _departments(tenant: Tenant, department_ids, allowed: set[int] | None) -> list[int]:
+    if not isinstance(department_ids, (list, tuple)) or not department_ids:
+        raise ValidationError("departments", _l("Choose at least one department, or everyone."))
+    ids = []
+    for raw in department_ids:
+        if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw))):
+            raise ValidationError("departments", _l("Choose departments from the list."))
+        ids.append(int(raw))
+    ids = list(dict.fromkeys(ids))
+    found = {i for (i,) in TenantScope(tenant).select(Department, Department.id).where(Department.id.in_(ids)).tuples()}
+    if len(found) != len(ids):
+        raise ValidationError("departments", _l("Choose departments from the list."))
+    if allowed is not None and not set(ids) <= allowed:
+        raise ValidationError("departments",
+                              _l("You can address only the departments you head and their sub-departments."))
+    return ids
+
+
+def announcement_payload(announcement: Announcement, author: Person) -> dict:
+    """What clients receive when an announcement is published."""
+    return {"id": announcement.id, "title": announcement.title, "author": author.id, "author_name": author.display_name,
+            "important": announcement.important, "created_at": _iso(announcement.created_at),
+            "url": announcement_url(announcement.id)}
+
+
+def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all: bool = False, department_ids=(),
+                         important: bool = False, now: datetime.datetime | None = None) -> Announcement:
+    """Publish to everyone (admins) or to departments' subtrees; PermissionError for someone who may not publish."""
+    allowed = allowed_departments(tenant, author)
+    if allowed == set():
+        raise PermissionError(author.id)
+    title = clean_text(title, "title", required=True, max_length=MAX_TITLE_LENGTH)
+    body = _clean_body(body)
+    if to_all:
+        if allowed is not None:
+            raise ValidationError("departments", _l("Only admins can address everyone."))
+        departments: list[int] = []
+    else:
+        departments = _departments(tenant, department_ids, allowed)
+    with db.atomic():
+        announcement = Announcement.create(tenant=tenant, author=author, title=title, body=body,
+                                           important=bool(important), to_all=bool(to_all), created_at=now or utcnow())
+        if departments:
+            AnnouncementDepartment.insert_many([{"tenant": tenant.id, "announcement": announcement.id, "department": d}
+                                                for d in departments]).execute()
+        payload = announcement_payload(announcement, author)
+        if to_all:
+            publish(tenant, "announcement", payload)
+        else:
+            for (pid,) in audience(tenant, announcement).select(Person.id).tuples():
+                publish(tenant, "announcement", payload, person=pid)
+    return announcement
+
+
+# --- who reads what -------------------------------------------------------------------------
+
+def addressed_departments(announcement: Announcement) -> list[int]:
+    """The ids of the departments it was addressed to (none when to everyone)."""
+    return [d for (d,) in AnnouncementDepartment.select(AnnouncementDepartment.department)
+            .where(AnnouncementDepartment.announcement == announcement).tuples()]
+
+
+def audience(tenant: Tenant, announcement: Announcement, index: OrgIndex | None = None):
+    """The active people it addresses now (its author aside), as a query."""
+    people = Person.active(tenant).where(Person.id != announcement.author_id)
+    if announcement.to_all:
+        return people
+    index = index or OrgIndex(tenant)
+    reached: set[int] = set()
+    for dept_id in addressed_departments(announcement):
+        reached |= index.subtree_ids(dept_id)
+    members = Membership.select(Membership.person).where(Membership.department.in_(list(reached) or [0]))
+    return people.where(Person.id.in_(members))
+
+
+def _visible(tenant: Tenant, person: Person, index: OrgIndex | None = None) -> peewee.Expression:
+    """Announcements the person may read: to everyone, their own, or to a department they sit in or under."""
+    index = index or OrgIndex(tenant)
+    mine = [d for (d,) in TenantScope(tenant).select(Membership, Membership.department)
+            .where(Membership.person == person).tuples()]
+    above = {d.id for dept_id in mine for d in index.path(dept_id)}
+    condition = (Announcement.to_all == True) | (Announcement.author == person.id)  # noqa: E712
+    if above:
+        condition |= Announcement.id.in_(AnnouncementDepartment.select(AnnouncementDepartment.announcement)
+                                         .where(AnnouncementDepartment.department.in_(list(above))))
+    return condition
+
+
+def _read_by(person: Person):
+    return AnnouncementRead.select(AnnouncementRead.announcement).where(AnnouncementRead.person == person.id)
+
+
+def announcements_for(tenant: Tenant, person: Person):
+    """The person's announcements with their authors: unread first, then newest."""
+    done = peewee.Case(None, [(Announcement.id.in_(_read_by(person)) | (Announcement.author == person.id), 1)], 0)
+    return (TenantScope(tenant).select(Announcement, Announcement, Person)
+            .join(Person, on=(Announcement.author == Person.id))
+            .where(_visible(tenant, person))
+            .order_by(done, Announcement.created_at.desc(), Announcement.id.desc()))
+
+
+def announcement_for(tenant: Tenant, person: Person, announcement_id) -> Announcement | None:
+    """One announcement the person may read (with its author), or None: others do not exist for them."""
+    if not _ID.fullmatch(str(announcement_id)):
+        return None
+    return announcements_for(tenant, person).where(Announcement.id == int(announcement_id)).first()
+
+
+def read_times(person: Person, announcement_ids: list[int]) -> dict[int, datetime.datetime]:
+    """When the person confirmed each of these announcements (those not confirmed are absent)."""
+    return dict(AnnouncementRead.select(AnnouncementRead.announcement, AnnouncementRead.confirmed_at)
+                .where((AnnouncementRead.person == person.id)
+                       & AnnouncementRead.announcement.in_(announcement_ids or [0])).tuples())
+
+
+def confirm_read(tenant: Tenant, person: Person, announcement_id) -> datetime.datetime:
+    """Confirm having read an announcement; again changes nothing. LookupError when the person may not read it."""
+    found = announcement_for(tenant, person, announcement_id)
+    if found is None:
+        raise LookupError(announcement_id)
+    AnnouncementRead.insert(tenant=tenant.id, announcement=found.id, person=person.id,
+                            confirmed_at=utcnow()).on_conflict_ignore().execute()
+    return (AnnouncementRead.select(AnnouncementRead.confirmed_at)
+            .where((AnnouncementRead.announcement == found.id) & (AnnouncementRead.person == person.id)).scalar())
+
+
+def may_see_stats(person: Person, announcement: Announcement) -> bool:
+    """Its author and the tenant's admins see who has read it."""
+    return person.is_admin or announcement.author_id == person.id
+
+
+@dataclass
+class DepartmentRate:
+    """How many of one department's addressed people have read it."""
+
+    department_id: int | None     # the readers' primary department; None for people without one
+    read: int = 0
+    total: int = 0
+
+
+@dataclass
+class ReadStats:
+    """Read counts overall and per department, and who has not read it yet."""
+
+    read: int = 0
+    total: int = 0
+    departments: list[DepartmentRate] = field(default_factory=list)
+    unread: list[tuple[Person, int | None]] = field(default_factory=list)   # (person, primary department id)
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.total if self.total else 0.0
+
+
+def read_stats(tenant: Tenant, announcement: Announcement, index: OrgIndex | None = None) -> ReadStats:
+    """Read rate overall and per primary department of the audience, and who has not read it yet."""
+    index = index or OrgIndex(tenant)
+    read_ids = {p for (p,) in AnnouncementRead.select(AnnouncementRead.person)
+                .where(AnnouncementRead.announcement == announcement).tuples()}
+    rows = (audience(tenant, announcement, index).select(Person, Membership.department.alias("primary_id"))
+            .join(Membership, peewee.JOIN.LEFT_OUTER,
+                  on=((Membership.person == Person.id) & (Membership.is_primary == True)))  # noqa: E712
+            .order_by(Person.display_name, Person.id).objects())
+    stats, by_dept, seen = ReadStats(), {}, set()
+    for person in rows:
+        if person.id in seen:   # a second primary membership, which the org chart should not have
+            continue
+        seen.add(person.id)
+        dept_id = person.primary_id
+        rate = by_dept.setdefault(dept_id, DepartmentRate(dept_id))
+        rate.total += 1
+        stats.total += 1
+        if person.id in read_ids:
+            rate.read += 1
+            stats.read += 1
+        else:
+            stats.unread.append((person, dept_id))
+    stats.departments = sorted(by_dept.values(), key=lambda r: (r.department_id is None,
+                                                                [d.name for d in index.path(r.department_id)]))
+    return stats
