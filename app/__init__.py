@@ -52,9 +52,13 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     tenancy.init_app(app)
     security.init_app(app)
 
+    from app.announce import api as announce_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.announce import views as announce_views
     from app.api import views as api_views
     from app.chat import views as chat_views
     from app.chat.service import ChatRules
+    from app.ding import api as ding_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.ding import views as ding_views
     from app.events import views as event_views
     from app.org import admin as org_admin
     from app.org import me as org_me
@@ -69,6 +73,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(tenancy_views.bp)
     app.register_blueprint(org_me.bp)
     app.register_blueprint(chat_views.bp)
+    app.register_blueprint(ding_views.bp)
+    app.register_blueprint(announce_views.bp)
     app.register_blueprint(event_views.bp)
     app.register_blueprint(api_views.bp)
     chat = settings.chat
