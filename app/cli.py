@@ -315,6 +315,7 @@ def config_keys():
 
 from app.brand.cli import branding  # noqa: E402
 from app.residency.cli import backup, residency, restore, storage, tenant_commands  # noqa: E402
+from app.worker import worker  # noqa: E402
 
 main.add_command(branding)
 main.add_command(residency)
@@ -323,6 +324,7 @@ main.add_command(backup)
 main.add_command(restore)
 for _command in tenant_commands:
     tenant.add_command(_command)
+main.add_command(worker)
 
 
 # --- directory sync (LDAP / Active Directory) --------------------------------------------
