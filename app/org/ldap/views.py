@@ -62,7 +62,7 @@ def settings():
             return redirect(url_for("directory.settings"))
     shown = describe_config(config) if config else None
     runs = list(g.scope.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(5))
-    return render_template("admin/directory/settings.html", config=shown, form=request.form if error else None,
+    return render_template("admin/directory/settings.html", directory=shown, form=request.form if error else None,
                            error=error, presets=PRESET_NAMES, preset_mappings={n: p.attribute_names()
                                                                                for n, p in PRESETS.items()},
                            sources=DEPARTMENT_SOURCES, security_modes=SECURITY_MODES, mapping_keys=MAPPING_KEYS,
