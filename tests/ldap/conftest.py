@@ -1,16 +1,43 @@
 """Fixtures for the directory sync: a real slapd for the session, a fresh directory branch per test."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import make_person
 from tests.ldap.builder import SERVICE_PASSWORD, Directory
-from tests.ldap.slapd import SlapdServer
+from tests.ldap.certs import Authority, ServerCertificate, issue_server_certificate, make_authority
+from tests.ldap.slapd import SlapdServer, TlsFiles
+
+
+@dataclass(frozen=True)
+class Pki:
+    """The CA that signed the test slapd's certificate, that certificate, and a CA that signed nothing of ours."""
+
+    ca: Authority
+    server: ServerCertificate
+    stranger: Authority
+
+    def tls_files(self, server: ServerCertificate | None = None) -> TlsFiles:
+        chosen = server or self.server
+        return TlsFiles(self.ca.cert_file, chosen.cert_file, chosen.key_file)
 
 
 @pytest.fixture(scope="session")
-def slapd():
-    server = SlapdServer().start()
+def pki(tmp_path_factory):
+    """Throwaway CAs for the session; the server certificate names 127.0.0.1 and localhost."""
+    directory = tmp_path_factory.mktemp("pki")
+    ca = make_authority(directory, "atrium")
+    return Pki(ca, issue_server_certificate(ca, directory, ["localhost"], ["127.0.0.1"]),
+               make_authority(directory, "stranger"))
+
+
+@pytest.fixture(scope="session")
+def slapd(pki):
+    """One slapd for the session: ldap:// (with StartTLS) and ldaps:// on loopback ports."""
+    server = SlapdServer(pki.tls_files()).start()
     yield server
     server.stop()
 
@@ -48,3 +75,15 @@ def configure(tenant, directory: Directory, **overrides):
     from app.org.ldap.config import save_config
 
     return save_config(tenant, directory.settings(**overrides), new_bind_password=SERVICE_PASSWORD)
+
+
+def cli(app, database_url, *args, input=None):
+    """Run an `atrium` command against the test's database, as an operator would."""
+    from app.cli import main
+    from app.db import db
+
+    env = {"ATRIUM_DATA_DIR": app.config["ATRIUM"].data_dir, "DATABASE_URL": database_url}
+    result = CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+    if not db.is_closed():
+        db.close()
+    return result

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.servers import ServerUnavailable, free_port, wait_for_port
@@ -42,13 +43,27 @@ def ldif(entries: list[tuple[str, dict]]) -> str:
     return "\n".join(out) + "\n"
 
 
-class SlapdServer:
-    """slapd with an mdb database per suffix in a temp dir; can be paused, killed and restarted on its port."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """What slapd needs to speak TLS: the CA it names, its certificate and the certificate's key."""
 
-    def __init__(self):
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+class SlapdServer:
+    """slapd with an mdb database per suffix in a temp dir; can be paused, killed and restarted on its port.
+
+    Given TlsFiles it also offers StartTLS on its ldap:// port and listens on a second, ldaps:// port.
+    """
+
+    def __init__(self, tls: TlsFiles | None = None):
         if not SLAPD.exists():
             raise ServerUnavailable("slapd not found (apt-get install slapd ldap-utils)")
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
         self.dir = Path(tempfile.mkdtemp(prefix="atrium-slapd-"))
         self.proc: subprocess.Popen | None = None
 
@@ -56,12 +71,19 @@ class SlapdServer:
     def uri(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
+    @property
+    def ldaps_uri(self) -> str:
+        return f"ldaps://127.0.0.1:{self.tls_port}"
+
     def _write_config(self) -> Path:
         lines = [f"include {SCHEMA_DIR / name}.schema" for name in ("core", "cosine", "inetorgperson", "nis")]
         lines += [f"include {TEST_SCHEMA}", "modulepath /usr/lib/ldap", "moduleload back_mdb",
                   "moduleload ppolicy",  # defines pwdAccountLockedTime
                   f"pidfile {self.dir / 'slapd.pid'}", f"argsfile {self.dir / 'slapd.args'}"]
         lines.append("sizelimit unlimited")
+        if self.tls:
+            lines += [f"TLSCACertificateFile {self.tls.ca_file}", f"TLSCertificateFile {self.tls.cert_file}",
+                      f"TLSCertificateKeyFile {self.tls.key_file}"]
         for i, suffix in enumerate(SUFFIXES):
             data = self.dir / f"db{i}"
             data.mkdir(exist_ok=True)
@@ -94,9 +116,12 @@ class SlapdServer:
                 for suffix in SUFFIXES:
                     self.load_offline(suffix, ldif([(suffix, {"objectClass": ["dcObject", "organization"],
                                                               "dc": suffix.split(",")[0][3:], "o": "Test"})]))
-        self.proc = subprocess.Popen([str(SLAPD), "-f", str(self.dir / "slapd.conf"), "-h", f"{self.uri}/", "-d", "0"],
+        urls = f"{self.uri}/ {self.ldaps_uri}/" if self.tls else f"{self.uri}/"
+        self.proc = subprocess.Popen([str(SLAPD), "-f", str(self.dir / "slapd.conf"), "-h", urls, "-d", "0"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, proc=self.proc)
+        if self.tls:
+            wait_for_port(self.tls_port, proc=self.proc)
         return self
 
     def pause(self) -> None:

@@ -5,14 +5,13 @@ import json
 import logging
 
 import pytest
-from click.testing import CliRunner
 
 from app.org.ldap.models import SyncRun
 from app.org.ldap.sync import run_sync
 from app.org.models import Person
 from app.tenancy.scope import TenantScope
 from tests.ldap.builder import SERVICE_PASSWORD, Directory
-from tests.ldap.conftest import configure
+from tests.ldap.conftest import cli, configure
 from tests.ldap.slapd import SlapdServer
 
 
@@ -84,29 +83,17 @@ def test_a_size_limit_is_a_failure_not_a_short_directory(tenant, slapd):
     assert TenantScope(tenant).select(Person).count() == 0
 
 
-def _cli(app, database_url, *args, input=None):
-    from app.cli import main
-    from app.db import db
-
-    settings = app.config["ATRIUM"]
-    env = {"ATRIUM_DATA_DIR": settings.data_dir, "DATABASE_URL": database_url}
-    result = CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-    if not db.is_closed():
-        db.close()
-    return result
-
-
 def test_cli_exits_1_and_records_the_failure_when_the_directory_is_down(app, database_url, tenant, own_slapd):
     d = build(own_slapd)
     d.close()
     configure(tenant, d)
     own_slapd.kill()
-    result = _cli(app, database_url, "ldap-sync", "acme", "--json")
+    result = cli(app, database_url, "ldap-sync", "acme", "--json")
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["status"] == "failed" and data["reason"]
     assert TenantScope(tenant).select(SyncRun).get().status == "failed"
-    test = _cli(app, database_url, "ldap-test", "acme")
+    test = cli(app, database_url, "ldap-test", "acme")
     assert test.exit_code == 1 and "cannot reach the directory" in test.output
     assert "Traceback" not in test.output
 
@@ -115,15 +102,15 @@ def test_ldap_test_names_bad_credentials_and_tls_failures(app, database_url, ten
     d = Directory(slapd, "openldap").load()
     d.close()
     configure(tenant, d)
-    ok = _cli(app, database_url, "ldap-test", "acme", "--json")
+    ok = cli(app, database_url, "ldap-test", "acme", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["ok"] is True
     from app.org.ldap.config import save_config
 
     save_config(tenant, d.settings(), new_bind_password="wrong-password")
-    bad = _cli(app, database_url, "ldap-test", "acme")
+    bad = cli(app, database_url, "ldap-test", "acme")
     assert bad.exit_code == 1 and "refused the bind DN or password" in bad.output
     assert "wrong-password" not in bad.output
     save_config(tenant, d.settings(security="ldaps", servers=[slapd.uri.replace("ldap://", "ldaps://")]))
-    tls = _cli(app, database_url, "ldap-test", "acme")
+    tls = cli(app, database_url, "ldap-test", "acme")
     assert tls.exit_code == 1 and "TLS" in tls.output

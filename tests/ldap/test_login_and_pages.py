@@ -5,7 +5,6 @@ import json
 import logging
 
 import pytest
-from click.testing import CliRunner
 
 from app.org.ldap.models import DirectoryConfig, SyncRun
 from app.org.ldap.sync import run_sync
@@ -13,7 +12,7 @@ from app.org.models import Person
 from app.tenancy.scope import TenantScope
 from tests.conftest import TEST_PASSWORD, login, make_person, post_form
 from tests.ldap.builder import SERVICE_PASSWORD, USER_PASSWORD
-from tests.ldap.conftest import configure
+from tests.ldap.conftest import cli, configure
 
 
 @pytest.fixture
@@ -162,17 +161,6 @@ def test_pages_are_for_admins_of_this_tenant_only(client, tenant, other_tenant, 
 
 
 # --- commands --------------------------------------------------------------------------------
-
-def cli(app, database_url, *args, input=None):
-    from app.cli import main
-    from app.db import db
-
-    env = {"ATRIUM_DATA_DIR": app.config["ATRIUM"].data_dir, "DATABASE_URL": database_url}
-    result = CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-    if not db.is_closed():
-        db.close()
-    return result
-
 
 def test_ldap_config_from_a_file_show_and_bad_keys(app, database_url, tenant, directory, tmp_path):
     d = directory.load()

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 from ldap3 import FIRST, NONE, NO_ATTRIBUTES, SUBTREE, Connection, Server, ServerPool, Tls
 from ldap3.core.exceptions import (LDAPBindError, LDAPException, LDAPInvalidCredentialsResult,
-                                   LDAPInvalidDNSyntaxResult, LDAPOperationResult, LDAPStartTLSError,
-                                   LDAPUnwillingToPerformResult)
+                                   LDAPInvalidDNSyntaxResult, LDAPOperationResult, LDAPSSLConfigurationError,
+                                   LDAPStartTLSError, LDAPUnwillingToPerformResult)
 from ldap3.utils.conv import escape_filter_chars
 
 from app.org.ldap.config import (SecretUnavailable, base_dns_of, bind_password, department_filter_of, preset_of,
@@ -48,11 +48,25 @@ def _looks_like_tls(exc: BaseException) -> bool:
     return any(word in text for word in ("ssl", "tls", "certificate"))
 
 
+class VerifiedTls(Tls):
+    """TLS that trusts only the CA bundle (or, without one, the system's CAs) and checks the server's name."""
+
+    def wrap_socket(self, connection, do_handshake=False):
+        """The connection's socket wrapped by the standard library's default client context."""
+        # ldap3 turns the context's host name check off and runs its own after the handshake, with the
+        # deprecated ssl.match_hostname (whose fallback refuses IP addresses), leaking the socket when the
+        # name is wrong. The default context verifies the chain and the name in the handshake itself, and a
+        # refused handshake closes the socket.
+        context = ssl.create_default_context(cafile=self.ca_certs_file)
+        connection.socket = context.wrap_socket(connection.socket, server_hostname=connection.server.host,
+                                                do_handshake_on_connect=do_handshake)
+
+
 def server_pool(config: DirectoryConfig) -> ServerPool:
     """The configured servers, tried in order; one that fails is skipped for the rest of the connection."""
     tls = None
     if config.security in ("starttls", "ldaps"):
-        tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=config.ca_file or None)
+        tls = VerifiedTls(validate=ssl.CERT_REQUIRED, ca_certs_file=config.ca_file or None)
     servers = []
     for uri in servers_of(config):
         parsed = urlparse(uri)
@@ -70,7 +84,11 @@ def connect(config: DirectoryConfig, user: str | None = None, password: str | No
             password = bind_password(config) if user else None
         except SecretUnavailable:
             raise DirectoryFailure("secret", "SecretUnavailable") from None
-    conn = Connection(server_pool(config), user=user, password=password, auto_bind="NONE", read_only=True,
+    try:
+        pool = server_pool(config)
+    except LDAPSSLConfigurationError as exc:  # the CA bundle file does not exist
+        raise DirectoryFailure("tls", type(exc).__name__) from None
+    conn = Connection(pool, user=user, password=password, auto_bind="NONE", read_only=True,
                       raise_exceptions=True, receive_timeout=config.receive_timeout, auto_referrals=False,
                       return_empty_attributes=False, check_names=False)
     try:
