@@ -5,6 +5,7 @@ import peewee
 
 from app.db import utcnow
 from app.org.models import Person
+from app.residency.models import Blob
 from app.tenancy.models import TenantModel
 
 RUN_STATUSES = ("running", "ok", "failed", "aborted")
@@ -44,12 +45,14 @@ class DirectoryConfig(TenantModel):
 
 
 class DirectoryEntry(TenantModel):
-    """The directory's view of a synced person: where the entry sits and a fingerprint of its photo."""
+    """The directory's view of a synced person: where the entry sits, a fingerprint of its photo, the stored photo."""
 
     person = peewee.ForeignKeyField(Person, on_delete="CASCADE", unique=True)
     dn = peewee.CharField(max_length=1024)
     photo_sha256 = peewee.CharField(max_length=64, null=True)
     photo_size = peewee.IntegerField(null=True)
+    # Set by the photo pass once the photo with photo_sha256 is checked and stored; the sync itself never reads it.
+    photo_blob = peewee.ForeignKeyField(Blob, null=True, on_delete="SET NULL")
 
     class Meta:
         table_name = "directory_entry"
