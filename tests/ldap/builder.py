@@ -5,6 +5,7 @@ suffixes), so tests never see each other's entries and nothing is reloaded.
 """
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import subprocess
@@ -12,6 +13,7 @@ import tempfile
 import uuid
 
 import ldap3
+from PIL import Image
 
 from tests.ldap.slapd import ROOT_PASSWORD, SUFFIXES, SlapdServer, ldif, root_dn
 
@@ -27,6 +29,14 @@ _ATTRS = {
     "ad": {"login": "sAMAccountName", "name": "displayName", "email": "mail", "mobile": "mobile", "title": "title",
            "employee_no": "employeeID", "photo": "thumbnailPhoto", "manager": "manager", "departments": "department"},
 }
+
+
+def image(image_format: str = "JPEG", color: tuple[int, int, int] = (200, 80, 40), size: tuple[int, int] = (24, 32)
+          ) -> bytes:
+    """A small, sound photo in that format (JPEG or PNG), one colour throughout."""
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format=image_format)
+    return out.getvalue()
 
 
 class Directory:

@@ -42,6 +42,14 @@ def slapd(pki):
     server.stop()
 
 
+@pytest.fixture
+def own_slapd():
+    """A slapd of this test's own, free to be paused and killed."""
+    server = SlapdServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
 def app_context(app):
     """The sync reads the install's secret key from the application, as it does in a request or a command."""

@@ -12,15 +12,6 @@ from app.org.models import Person
 from app.tenancy.scope import TenantScope
 from tests.ldap.builder import SERVICE_PASSWORD, Directory
 from tests.ldap.conftest import cli, configure
-from tests.ldap.slapd import SlapdServer
-
-
-@pytest.fixture
-def own_slapd():
-    """A slapd of this test's own, free to be paused and killed."""
-    server = SlapdServer().start()
-    yield server
-    server.stop()
 
 
 def snapshot(tenant):

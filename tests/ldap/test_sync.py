@@ -11,7 +11,10 @@ from app.org.models import Department, Membership, Person
 from app.org.service import deactivate_person
 from app.tenancy.scope import TenantScope
 from tests.conftest import login, make_person
+from tests.ldap.builder import image
 from tests.ldap.conftest import configure
+
+DEV_PHOTO = image()
 
 
 def people(tenant) -> dict[str, Person]:
@@ -45,7 +48,7 @@ def small_org(d):
     sales = d.ou("Sales", order=2)
     platform = d.ou("Platform", eng, order=1)
     cto = d.person("cto", "Li Wei", eng, email="cto@acme.example", title="CTO", manager=ceo, mobile="+86 138 0000 0001")
-    dev = d.person("dev", "Wang Fang", platform, email="dev@acme.example", manager=cto, photo=b"\xff\xd8photo")
+    dev = d.person("dev", "Wang Fang", platform, email="dev@acme.example", manager=cto, photo=DEV_PHOTO)
     rep = d.person("rep", "Zhao Lei", sales, email="rep@acme.example", manager=ceo)
     d.load()
     d.modify(eng, managedBy=cto)
@@ -60,6 +63,7 @@ def test_first_full_sync_builds_people_tree_heads_memberships_and_managers(tenan
     assert result.run.status == "ok", result.run.reason
     counts = json.loads(result.run.counts)
     assert counts["created"] == 4 and counts["departments_created"] == 3 and counts["problems"] == 0
+    assert counts["photos_stored"] == 1
 
     found = people(tenant)
     assert set(found) == {"root", "ceo", "cto", "dev", "rep"}
@@ -79,7 +83,7 @@ def test_first_full_sync_builds_people_tree_heads_memberships_and_managers(tenan
     assert memberships(tenant, found["ceo"]) == []
 
     entry = TenantScope(tenant).select(DirectoryEntry).where(DirectoryEntry.person == found["dev"]).get()
-    assert entry.dn == dns["dev"] and entry.photo_size == len(b"\xff\xd8photo") and len(entry.photo_sha256) == 64
+    assert entry.dn == dns["dev"] and entry.photo_size == len(DEV_PHOTO) and len(entry.photo_sha256) == 64
 
 
 @pytest.fixture
@@ -301,7 +305,7 @@ def test_departments_from_a_person_attribute(tenant, directory, local_admin):
 def test_active_directory_shape_with_incremental_sync(tenant, ad_directory, local_admin):
     d = ad_directory
     it = d.ou("IT")
-    boss = d.person("boss", "Bo Ss", it, email="boss@corp.example", photo=b"\xff\xd8ad")
+    boss = d.person("boss", "Bo Ss", it, email="boss@corp.example", photo=image("PNG"))
     staff = [d.person(f"s{n}", f"Staff {n}", it, manager=boss) for n in range(12)]
     d.person("off", "Off Person", it, disabled=True)
     d.load()
@@ -312,6 +316,7 @@ def test_active_directory_shape_with_incremental_sync(tenant, ad_directory, loca
     found = people(tenant)
     assert found["s3"].manager_id == found["boss"].id and "off" not in found
     assert json.loads(first.run.counts)["skipped_disabled"] == 1
+    assert json.loads(first.run.counts)["photos_stored"] == 1                  # thumbnailPhoto, a PNG
     assert departments(tenant)["IT"].head_id == found["boss"].id
 
     d.modify(staff[0], title="Lead")

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlparse
 
-from ldap3 import FIRST, NONE, NO_ATTRIBUTES, SUBTREE, Connection, Server, ServerPool, Tls
+from ldap3 import BASE, FIRST, NONE, NO_ATTRIBUTES, SUBTREE, Connection, Server, ServerPool, Tls
 from ldap3.core.exceptions import (LDAPBindError, LDAPException, LDAPInvalidCredentialsResult,
-                                   LDAPInvalidDNSyntaxResult, LDAPOperationResult, LDAPSSLConfigurationError,
-                                   LDAPStartTLSError, LDAPUnwillingToPerformResult)
+                                   LDAPInvalidDNSyntaxResult, LDAPNoSuchObjectResult, LDAPOperationResult,
+                                   LDAPSSLConfigurationError, LDAPStartTLSError, LDAPUnwillingToPerformResult)
 from ldap3.utils.conv import escape_filter_chars
 
 from app.org.ldap.config import (SecretUnavailable, base_dns_of, bind_password, department_filter_of, preset_of,
@@ -132,6 +132,21 @@ def paged_entries(conn: Connection, base: str, search_filter: str, attributes: l
     code = (conn.result or {}).get("result", 0)
     if code != 0:
         raise LDAPOperationResult(result=code, description=conn.result.get("description"))
+
+
+def entry_value(conn: Connection, dn: str, attribute: str) -> bytes | None:
+    """The first raw value of one attribute of the entry at dn; None when the entry or the value is gone."""
+    try:
+        conn.search(dn, "(objectClass=*)", search_scope=BASE, attributes=[attribute])
+    except LDAPNoSuchObjectResult:
+        return None
+    wanted = attribute.lower()
+    for item in conn.response or []:
+        if item.get("type") == "searchResEntry":
+            for name, values in item["raw_attributes"].items():
+                if name.lower() == wanted and values:
+                    return values[0]
+    return None
 
 
 @dataclass

@@ -37,6 +37,11 @@ PROBLEM_TEXTS = {
     "invalid_value": _l("%(what)s %(value)s is not valid; left out"),
     "not_text": _l("%(what)s is not UTF-8 text; left out"),
     "photo_too_large": _l("photo is %(size)d bytes, more than %(limit)d; left out"),
+    "photo_not_image": _l("photo is not a sound JPEG or PNG image; left out"),
+    "photo_too_many_pixels": _l("photo has more pixels than allowed (at most %(limit)dx%(limit)d); left out"),
+    "photo_changed": _l("photo changed or went away after the sync read it; the next sync stores it"),
+    "photo_pass_stopped": _l("the photo pass stopped here (%(error)s); the sync's changes are kept and the "
+                             "remaining photos follow with the next sync"),
     "duplicate_login": _l("login name %(value)s is used by %(count)d entries; entry skipped"),
     "duplicate_email": _l("email %(value)s is used by more than one person; left out"),
     "local_login": _l("login name %(value)s belongs to a local account; entry skipped"),

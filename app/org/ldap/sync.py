@@ -24,6 +24,7 @@ from app.org.ldap.apply import apply_plan
 from app.org.ldap.config import get_config
 from app.org.ldap.directory import DirectoryFailure, close, connect
 from app.org.ldap.models import DirectoryConfig, SyncRun
+from app.org.ldap.photos import MAX_PHOTOS_PER_RUN, PhotoPass, sync_photos
 from app.org.ldap.plan import Existing, SyncPlan, compute_plan, load_existing
 from app.org.ldap.read import read_directory
 from app.org.models import Person
@@ -51,6 +52,7 @@ class SyncResult:
     run: SyncRun
     plan: SyncPlan | None = None
     guard: list[dict] = field(default_factory=list)
+    photos: PhotoPass | None = None
 
 
 def guard_text(violation: dict) -> str:
@@ -72,13 +74,13 @@ def check_guard(plan: SyncPlan, existing: Existing, max_share: float) -> list[di
 
 
 def _finish(run: SyncRun, status: str, started: float, *, reason: str | None = None, plan: SyncPlan | None = None,
-            guard: list[dict] | None = None) -> None:
+            guard: list[dict] | None = None, photos: PhotoPass | None = None) -> None:
     run.status = status
     run.reason = reason
     run.finished_at = utcnow()
     run.duration_ms = int((time.monotonic() - started) * 1000)
     if plan is not None:
-        run.counts = json.dumps(plan.counts())
+        run.counts = json.dumps({**plan.counts(), **(photos.counts() if photos else {})})
         run.problems = json.dumps([p.as_dict() for p in plan.problems[:STORED_PROBLEMS]], ensure_ascii=False)
         run.plan = json.dumps({**plan.summary(), "guard": guard or []}, ensure_ascii=False, default=str)
     run.save()
@@ -125,8 +127,8 @@ def _read_plan_apply(tenant, config, kind, dry_run, force, progress, progress_ev
 
 def run_sync(tenant: Tenant, *, kind: str = "full", dry_run: bool = False, force: bool = False, origin: str = "cli",
              started_by: Person | None = None, progress: Callable[[int], None] | None = None,
-             progress_every: int = 10000) -> SyncResult:
-    """Sync the tenant's org chart from its directory (or only plan it, dry_run) and record the run."""
+             progress_every: int = 10000, photo_limit: int = MAX_PHOTOS_PER_RUN) -> SyncResult:
+    """Sync the tenant's org chart from its directory (or only plan it, dry_run), then its photos; record the run."""
     config = get_config(tenant)
     if config is None or not config.enabled:
         raise DirectoryNotConfigured(tenant.slug)
@@ -147,12 +149,17 @@ def run_sync(tenant: Tenant, *, kind: str = "full", dry_run: bool = False, force
         _finish(run, "failed", started, reason=type(exc).__name__)
         return SyncResult(run)
     status = "aborted" if guard and not force else "ok"
+    photos = None
     if status == "ok" and not dry_run:
         sync_department_groups(tenant)  # department group chats follow the new org chart
-    _finish(run, status, started, plan=plan, guard=guard, reason="guard" if status == "aborted" else None)
+        # After the commit: a photo pass that fails keeps the org chart it follows.
+        photos = sync_photos(tenant, config, photo_limit)
+        plan.problems.extend(photos.problems)
+    _finish(run, status, started, plan=plan, guard=guard, photos=photos,
+            reason="guard" if status == "aborted" else None)
     log.info("directory sync of tenant %s (%s%s): %s %s", tenant.slug, kind, ", dry run" if dry_run else "",
              status, run.counts)
-    return SyncResult(run, plan, guard)
+    return SyncResult(run, plan, guard, photos)
 
 
 def scheduled_tenants() -> list[Tenant]:
