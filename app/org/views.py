@@ -1,14 +1,16 @@
 """What employees see of the org chart: home, the people directory, person and department pages."""
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from app import navigation
 
+from app.org.ldap.photos import photo_blob
 from app.org.models import Department, Membership, Person
 from app.org.service import OrgIndex, people_in_department, primary_department_ids, search_people
 from app.pagination import paginate
+from app.residency.blobs import BlobError, read_blob
 from app.security.auth import login_required
 
 bp = Blueprint("org", __name__)
@@ -22,7 +24,7 @@ def home():
     """The person's own profile and the department tree."""
     index = OrgIndex(g.tenant)
     return render_template("home.html", person=g.person, index=index, tree=index.tree(),
-                           departments=_departments_of(g.person, index))
+                           departments=_departments_of(g.person, index), photo=photo_blob(g.tenant, g.person.id))
 
 
 @bp.route("/people")
@@ -45,7 +47,25 @@ def person(person_id: int):
     reports = g.scope.select(Person).where((Person.manager == shown) & (Person.is_active == True)).order_by(Person.display_name)  # noqa: E712
     manager = g.scope.get_or_none(Person, shown.manager_id) if shown.manager_id else None
     return render_template("person.html", shown=shown, manager=manager, reports=list(reports),
-                           departments=_departments_of(shown, index), index=index)
+                           departments=_departments_of(shown, index), index=index,
+                           photo=photo_blob(g.tenant, shown.id))
+
+
+@bp.route("/people/<int:person_id>/photo")
+@login_required
+def person_photo(person_id: int):
+    """A person's directory photo, served as the image it was checked to be and as nothing else."""
+    shown = g.scope.get_or_404(Person, person_id)
+    blob = photo_blob(g.tenant, shown.id)
+    if blob is None:
+        abort(404)
+    try:
+        data = read_blob(blob)
+    except BlobError:
+        abort(503)
+    return Response(data, mimetype=blob.content_type, headers={
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=3600"})
 
 
 @bp.route("/departments/<int:dept_id>")
