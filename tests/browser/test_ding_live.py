@@ -6,7 +6,6 @@ import pytest
 from app.db import utcnow
 from app.ding import service
 from app.events import hub as hubmod
-from tests.browser.conftest import artifacts, browser, database_url, live_server  # noqa: F401 - shared fixtures
 from tests.conftest import make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,7 +23,7 @@ def pair(tenant):
     hubmod.hub.stop()
 
 
-def logged_in(browser, port, login_name, **context_options):  # noqa: F811 - the browser fixture
+def logged_in(browser, port, login_name, **context_options):
     context = browser.new_context(locale="en-US", **context_options)
     page = context.new_page()
     page.goto(f"http://localhost:{port}/login")
@@ -35,7 +34,7 @@ def logged_in(browser, port, login_name, **context_options):  # noqa: F811 - the
     return context, page
 
 
-def test_a_ding_alerts_through_do_not_disturb_and_confirms(browser, live_server, pair, tenant, artifacts):  # noqa: F811
+def test_a_ding_alerts_through_do_not_disturb_and_confirms(browser, live_server, pair, tenant, artifacts):
     wei, li = pair
     earlier = service.send_ding(tenant, wei, "Sent before you opened the page", [li.id])
     ctx_li, page_li = logged_in(browser, live_server, "li", viewport={"width": 390, "height": 844}, is_mobile=True,
