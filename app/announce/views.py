@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as _l
 from app import navigation
 from app.announce.models import Announcement
 from app.announce.service import (addressed_departments, allowed_departments, announcement_for, announcements_for,
-                                  confirm_read, may_see_stats, publish_announcement, read_stats, read_times)
+                                  can_publish, confirm_read, may_see_stats, publish_announcement, read_stats,
+                                  read_times)
 from app.chat.render import render_text
 from app.org.models import Person
 from app.org.service import OrgIndex
@@ -26,7 +27,7 @@ def index():
     """Announcements for me, unread first, each with a button to confirm reading it."""
     page = paginate(announcements_for(g.tenant, g.person), request.args.get("page"), per_page=30)
     return render_template("announce/index.html", page=page, read=read_times(g.person, [a.id for a in page.items]),
-                           may_publish=allowed_departments(g.tenant, g.person) != set())
+                           may_publish=can_publish(g.tenant, g.person))
 
 
 @bp.route("/new", methods=["GET", "POST"])

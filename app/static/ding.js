@@ -11,6 +11,11 @@
   var me = parseInt(document.body.dataset.person, 10);
   var shelf = null;
 
+  // A function as the replacement, so "$&" and the like in a name or title are taken literally.
+  function fill(template, marker, value) {
+    return template.replace(marker, function () { return value; });
+  }
+
   function alertShelf() {
     if (!shelf) {
       shelf = document.createElement("div");
@@ -65,7 +70,7 @@
     box.setAttribute("aria-labelledby", box.id + "-title");
     var title = document.createElement("h2");
     title.id = box.id + "-title";
-    title.textContent = texts.textFrom.replace("{name}", d.sender_name);
+    title.textContent = fill(texts.textFrom, "{name}", d.sender_name);
     var text = document.createElement("p");
     text.className = "ding-alert-text";
     text.textContent = d.text;
@@ -119,7 +124,7 @@
 
   function onAnnouncement(a) {
     if (a.author === me || live.quiet()) { return; }
-    live.toast(texts.textAnnouncement.replace("{title}", a.title), a.important);
+    live.toast(fill(texts.textAnnouncement, "{title}", a.title), a.important);
   }
 
   live.handlers.ding = showDing;
