@@ -15,6 +15,7 @@ from ldap3 import BASE, FIRST, NONE, NO_ATTRIBUTES, SUBTREE, Connection, Server,
 from ldap3.core.exceptions import (LDAPBindError, LDAPException, LDAPInvalidCredentialsResult,
                                    LDAPInvalidDNSyntaxResult, LDAPNoSuchObjectResult, LDAPOperationResult,
                                    LDAPSSLConfigurationError, LDAPStartTLSError, LDAPUnwillingToPerformResult)
+from ldap3.utils.config import set_config_parameter
 from ldap3.utils.conv import escape_filter_chars
 
 from app.org.ldap.config import (SecretUnavailable, base_dns_of, bind_password, department_filter_of, preset_of,
@@ -60,6 +61,11 @@ class VerifiedTls(Tls):
         context = ssl.create_default_context(cafile=self.ca_certs_file)
         connection.socket = context.wrap_socket(connection.socket, server_hostname=connection.server.host,
                                                 do_handshake_on_connect=do_handshake)
+
+
+# The pool makes one pass over the servers (active=1), each bounded by its connect_timeout; ldap3's
+# pause between passes (10 s by default) would only make a login wait that long when the directory is down.
+set_config_parameter("POOLING_LOOP_TIMEOUT", 0)
 
 
 def server_pool(config: DirectoryConfig) -> ServerPool:
