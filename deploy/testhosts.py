@@ -177,6 +177,20 @@ def _customise(rootfs: Path) -> None:
 
 # --- hosts ---------------------------------------------------------------------------------------
 
+def _children(pid: int) -> list[int]:
+    """The direct children of a process (for systemd-nspawn: the container's init)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 @dataclass
 class TestHost:
     """One booted host: its name, address, root file system and the systemd-nspawn process that runs it."""
@@ -311,14 +325,15 @@ class TestBench:
             return ""
 
     def stop(self) -> None:
-        """Power every host off (killing what does not stop), then remove namespaces, links and copies."""
-        for host in self.hosts.values():
-            if host.process is not None and host.process.poll() is None:
-                # SIGTERM makes systemd-nspawn ask the container's systemd to power off.
-                host.process.send_signal(signal.SIGTERM)
+        """Kill every host (nothing on them is kept), then remove namespaces, links and copies."""
         for host in self.hosts.values():
             if host.process is None:
                 continue
+            # Killing the container's init ends every process in its PID namespace at once; systemd-nspawn
+            # then exits and releases its mounts. An orderly poweroff would only wait for services to stop.
+            for init in _children(host.process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(init, signal.SIGKILL)
             try:
                 host.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -379,11 +394,14 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(args.workdir or tempfile.mkdtemp(prefix="atrium-bench-", dir="/var/tmp"))
         with TestBench(args.names, workdir) as bench:
             for host in bench.hosts.values():
-                print(f"{host.name} ansible_host={host.address}")
+                print(f"{host.name} ansible_host={host.address}", flush=True)
             print(f"key: {bench.key_file}  known hosts: {bench.known_hosts}  user: {bench.user}")
-            print("Ctrl-C stops and removes the hosts")
-            with contextlib.suppress(KeyboardInterrupt):
-                signal.pause()
+            print("Ctrl-C (or SIGTERM) stops and removes the hosts", flush=True)
+            stop = threading.Event()
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, lambda *_args: stop.set())
+            while not stop.wait(1):
+                pass
         return 0
     except TestHostError as exc:
         print(f"error: {exc}", file=sys.stderr)
