@@ -1,10 +1,12 @@
 """Error pages: branded, plain, and never a traceback."""
 from __future__ import annotations
 
+import traceback
+
 import peewee
-from flask import jsonify, render_template, request
-from markupsafe import escape
+from flask import Response, jsonify, render_template, request
 from flask_babel import gettext as _
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 
@@ -25,25 +27,29 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(code: int, description: str | None = None):
+def render_error(code: int, description: str | None = None) -> Response:
+    """The error as a branded page, or JSON for the API; a plain page if even that fails."""
     messages = _messages()
     message = messages.get(code, messages[500] if code >= 500 else messages[400])
     if description == "csrf":
         message = _("This form has expired. Reload the page and try again.")
     if _wants_json():
-        return jsonify(error=message, status=code), code
-    try:
-        return render_template("error.html", code=code, message=message), code
-    except Exception:  # the page itself failed (say, the database is down): answer plainly
-        return f"<!doctype html><title>{code}</title><p>{escape(message)}</p>", code
+        response = jsonify(error=message, status=code)
+    else:
+        try:
+            response = Response(render_template("error.html", code=code, message=message), mimetype="text/html")
+        except Exception:  # the page itself failed (say, the database is down): answer plainly
+            response = Response(f"<!doctype html><title>{code}</title><p>{escape(message)}</p>", mimetype="text/html")
+    response.status_code = code
+    return response
 
 
 def init_app(app) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         response = render_error(exc.code or 500, exc.description if exc.description == "csrf" else None)
-        if exc.code == 405 and exc.valid_methods:
-            response[0].headers["Allow"] = ", ".join(exc.valid_methods)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(Exception)
@@ -55,5 +61,7 @@ def init_app(app) -> None:
             # The database is down or unreachable: say so, log one line without the driver's text.
             app.logger.error("database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.path)
             return render_error(503)
-        app.logger.exception("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
+        # Where it failed, but not the exception's text: that can carry row values (customer data).
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        app.logger.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames)
         return render_error(InternalServerError.code)
