@@ -11,7 +11,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PYTHON="${PYTHON:-python3}"
 PACKAGES="python3-venv slapd ldap-utils postgresql openssh-server openssh-client chromium fonts-noto-cjk
-          debootstrap systemd-container iproute2 ca-certificates"
+          debootstrap systemd-container iproute2 ca-certificates zstd openssl"
 
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || { echo "error: Atrium needs Python 3.11 or newer" >&2; exit 1; }
