@@ -145,15 +145,11 @@ def test_wrong_method_is_a_plain_405_with_allow(client, tenant):
 
 
 def test_unhandled_errors_log_where_not_what(app, tenant, caplog):
-    from app.org import views
-
     @app.route("/boom")
     def boom():
         row_value = "secret row value " + str(13812345678)
         raise ValueError(row_value)
 
-    app.view_functions["boom"] = boom
     response = app.test_client().get("/boom")
     assert response.status_code == 500 and "secret" not in response.get_data(as_text=True)
     assert "unhandled ValueError on GET /boom" in caplog.text and "13812345678" not in caplog.text
-    assert views is not None
