@@ -168,12 +168,11 @@ def _tar(stage: Path, out: Path) -> None:
         return info
 
     partial = out.with_suffix(".partial")
-    with open(partial, "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as archive:
-                for path in [stage] + sorted(stage.rglob("*")):
-                    archive.add(path, arcname=str(Path(stage.name) / path.relative_to(stage)), recursive=False,
-                                filter=normalise)
+    with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path in [stage, *sorted(stage.rglob("*"))]:
+            archive.add(path, arcname=str(Path(stage.name) / path.relative_to(stage)), recursive=False,
+                        filter=normalise)
     partial.rename(out)
 
 

@@ -36,6 +36,9 @@ shift
 python="${PYTHON:-python3}"
 tools_key="$(cd "$bundle/wheels" && ls ansible_core-*.whl paramiko-*.whl | sha256sum | cut -c1-12)"
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/atrium-installer/$tools_key"
+mkdir -p "$(dirname "$tools")"
+exec 9>"$tools.lock"
+flock 9   # a second install.sh started at the same time waits for the first one's tools
 if [ ! -x "$tools/bin/ansible-playbook" ] || [ ! -f "$tools/.complete" ]; then
     echo "== preparing the installer's tools in $tools (from the bundle's wheels)"
     rm -rf "$tools"
@@ -44,6 +47,7 @@ if [ ! -x "$tools/bin/ansible-playbook" ] || [ ! -f "$tools/.complete" ]; then
         ansible-core paramiko
     touch "$tools/.complete"
 fi
+flock -u 9
 
 export ANSIBLE_CONFIG="$bundle/ansible/ansible.cfg"
 case "$mode" in

@@ -75,7 +75,7 @@ class SmokeError(RuntimeError):
 
 def load_inventory(sources: list[str], ansible_inventory: str) -> list[Host]:
     """The hosts of groups atrium_storage and atrium_compute with their variables, as Ansible sees them."""
-    result = subprocess.run([ansible_inventory, *sum((["-i", s] for s in sources), []), "--list"],
+    result = subprocess.run([ansible_inventory, *[arg for s in sources for arg in ("-i", s)], "--list"],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise SmokeError(f"ansible-inventory failed: {result.stderr.strip()[-500:]}")
@@ -201,8 +201,8 @@ class Browser:
 
     def login(self, login: str, password: str) -> None:
         token = self.csrf("/login")
-        status, headers, _body = self.request("POST", "/login", {"login": login, "password": password,
-                                                                 "csrf_token": token})
+        status, _headers, _body = self.request("POST", "/login", {"login": login, "password": password,
+                                                                  "csrf_token": token})
         if status not in (302, 303) or "atrium_session" not in self.cookies:
             raise AssertionError(f"logging in as {login} answered {status}")
 
@@ -297,7 +297,7 @@ class Smoke:
             expected += ["postgresql.service", "atrium-backup.timer"]
         if host.computes:
             expected += ["atrium-web.service", "nginx.service"]
-        rc, out, _err = run(host, "systemctl list-unit-files --no-legend --plain 'atrium-*'")
+        _rc, out, _err = run(host, "systemctl list-unit-files --no-legend --plain 'atrium-*'")
         installed = {line.split()[0] for line in out.splitlines() if line.strip()}
         if host.computes and "atrium-worker.service" in installed:
             expected.append("atrium-worker.service")
@@ -323,7 +323,10 @@ class Smoke:
 
     def ports(self, host: Host) -> str:
         sockets = self.listening(host)
-        on = lambda port: sorted({a for a, p in sockets if p == port})  # noqa: E731
+
+        def on(port: int) -> list[str]:
+            return sorted({address for address, number in sockets if number == port})
+
         problems, seen = [], []
         loopback = {"127.0.0.1", "::1"}
         if host.computes:
@@ -371,7 +374,7 @@ class Smoke:
         script = (f"for d in {shlex.quote(data_dir)} {shlex.quote(files_dir)} /var/lib/postgresql "
                   "/var/backups/atrium; do [ -e \"$d\" ] && find \"$d\" -mindepth 1 -print -quit | sed \"s|^|$d: |\";"
                   " done; true")
-        rc, out, _err = run(host, f"sh -c {shlex.quote(script)}")
+        _rc, out, _err = run(host, f"sh -c {shlex.quote(script)}")
         if out.strip():
             raise AssertionError("data found on a compute host: " + out.strip().replace("\n", "; ")[:300])
         return f"nothing in {data_dir}, {files_dir}, /var/lib/postgresql, /var/backups/atrium"
@@ -533,7 +536,7 @@ class Smoke:
         while time.monotonic() < deadline:
             try:
                 chunk = stream.read1(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return None
             if not chunk:
                 return None

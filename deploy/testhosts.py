@@ -231,7 +231,7 @@ class TestBench:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> "TestBench":
+    def __enter__(self) -> TestBench:
         try:
             self.start()
         except BaseException:

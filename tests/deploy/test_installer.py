@@ -42,7 +42,10 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def customer_certificate(workdir: Path) -> tuple[Path, Path, Path]:
     """A CA and a certificate it signed for the public host name: what a customer would hand over."""
     ca_key, ca, key, csr, cert = (workdir / n for n in ("ca.key", "ca.pem", "atrium.key", "atrium.csr", "atrium.pem"))
-    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
     run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
         "-subj", "/CN=Example Corporation test CA", "-keyout", str(ca_key), "-out", str(ca))
     run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN={PUBLIC_HOST}",
@@ -131,24 +134,25 @@ class Topology:
             self.ssh(self.storage, f"sudo atrium user create-admin keep {login} --password-stdin", password + "\n")
         a = self.browser(self.compute[0], tenant_host)
         a.login("keep-a", passwords["keep-a"])
-        status, _headers, page = a.request("GET", "/chat/")
+        _status, _headers, page = a.request("GET", "/chat/")
         person = re.search(rb'<option value="(\d+)">[^<]*\(keep-b\)</option>', page).group(1).decode()
         token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-        status, headers, _body = a.request("POST", "/chat/new", {"kind": "direct", "person": person,
-                                                                 "csrf_token": token})
+        _status, headers, _body = a.request("POST", "/chat/new", {"kind": "direct", "person": person,
+                                                                  "csrf_token": token})
         conversation = re.search(r"/chat/(\d+)", headers["location"]).group(1)
-        attachment = os.urandom(50_000)
+        attachment = secrets.token_hex(25_000).encode()
         boundary = uuid.uuid4().hex
         text = f"kept through the upgrade {secrets.token_hex(4)}"
         body = b"".join([
             f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'.encode(),
             f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n{text}\r\n'.encode(),
-            f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="report.bin"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n".encode(), attachment, f"\r\n--{boundary}--\r\n".encode()])
+            f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="report.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\n".encode(), attachment, f"\r\n--{boundary}--\r\n".encode()])
         conn = a._connection(30)
         try:
             conn.request("POST", f"/chat/{conversation}/messages", body=body, headers={
-                "Host": tenant_host, "Accept": "application/json", "Cookie": f"atrium_session={a.cookies['atrium_session']}",
+                "Host": tenant_host, "Accept": "application/json",
+                "Cookie": f"atrium_session={a.cookies['atrium_session']}",
                 "Content-Type": f"multipart/form-data; boundary={boundary}"})
             response = conn.getresponse()
             payload = json.loads(response.read())

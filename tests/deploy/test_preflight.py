@@ -28,7 +28,7 @@ def fake_bundle(tmp_path_factory):
 def preflight(inventories: list[Path], bundle: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_LOCAL_TEMP": str(bundle / "tmp"), "ANSIBLE_HOME": str(bundle / "home")}
-    cmd = [str(PLAYBOOK), *sum((["-i", str(i)] for i in inventories), []), str(ANSIBLE / "preflight.yml"),
+    cmd = [str(PLAYBOOK), *[arg for i in inventories for arg in ("-i", str(i))], str(ANSIBLE / "preflight.yml"),
            "-e", f"atrium_bundle_dir={bundle}", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -56,7 +56,6 @@ def test_site_yml_passes_the_syntax_check(fake_bundle):
     result = subprocess.run([str(PLAYBOOK), "--syntax-check", "-i", str(ANSIBLE / "inventories/split/hosts.yml"),
                              str(ANSIBLE / "site.yml")], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-
 
 
 def split_inventory(**changes) -> dict:
