@@ -12,12 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_deploy_module(name: str):
-    """deploy/NAME.py as a module (deploy/ is scripts, not a package)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "deploy" / f"{name}.py")
+    """deploy/NAME.py as a module (deploy/ is scripts, not a package), loaded once."""
+    qualified = f"atrium_deploy_{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    spec = importlib.util.spec_from_file_location(qualified, ROOT / "deploy" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[qualified] = module
     spec.loader.exec_module(module)
     return module
 

@@ -23,6 +23,9 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import ROOT, load_deploy_module
+from tests.ldap.builder import SERVICE_PASSWORD, Directory
+from tests.ldap.slapd import SLAPD, SUFFIXES, SlapdServer, ldif
+from tests.servers import wait_for_port
 
 pytestmark = [pytest.mark.installer, pytest.mark.slow]
 
@@ -55,6 +58,38 @@ def customer_certificate(workdir: Path) -> tuple[Path, Path, Path]:
     run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-days", "30",
         "-extfile", str(extensions), "-out", str(cert))
     return cert, key, ca
+
+
+class BenchSlapd(SlapdServer):
+    """The test slapd on loopback (to load it) and on the bench's gateway address (where the hosts reach it)."""
+
+    def __init__(self, gateway: str):
+        super().__init__()
+        self.gateway = gateway
+
+    @property
+    def bench_uri(self) -> str:
+        return f"ldap://{self.gateway}:{self.port}"
+
+    def start(self, bases: bool = True) -> BenchSlapd:
+        self.configure()
+        for suffix in SUFFIXES:
+            self.load_offline(suffix, ldif([(suffix, {"objectClass": ["dcObject", "organization"],
+                                                      "dc": suffix.split(",")[0][3:], "o": "Test"})]))
+        self.proc = subprocess.Popen([str(SLAPD), "-f", str(self.dir / "slapd.conf"), "-h",
+                                      f"{self.uri}/ {self.bench_uri}/", "-d", "0"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+
+def toml_text(values: dict) -> str:
+    """Directory settings as TOML (texts, numbers, flags, lists of texts and one level of tables)."""
+    lines = [f"{key} = {json.dumps(value)}" for key, value in values.items() if not isinstance(value, dict)]
+    for key, table in values.items():
+        if isinstance(table, dict):
+            lines += [f"[{key}]"] + [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
 
 
 class Topology:
@@ -123,6 +158,20 @@ class Topology:
         else:
             context.load_verify_locations(cadata=self.ssh(host, "sudo cat /etc/atrium/tls/atrium.crt"))
         return smoke.Browser(self.bench.hosts[host].address, PUBLIC_HOST, context, tenant_host)
+
+    def configure_directory(self, slapd: BenchSlapd) -> None:
+        """Give the extra tenant a directory on the test slapd, so that the smoke tests' dry run has one."""
+        directory = Directory(slapd, "openldap")
+        sales = directory.ou("Sales")
+        directory.person("li.lei", "Li Lei", sales, email="li.lei@example.com", title="Account manager")
+        directory.person("han.meimei", "Han Meimei", sales, email="han.meimei@example.com")
+        directory.load()
+        directory.close()
+        settings = directory.settings(servers=[slapd.bench_uri], enabled=True, schedule_enabled=True)
+        self.ssh(self.storage, "cat > /tmp/directory.toml && chmod 0644 /tmp/directory.toml", toml_text(settings))
+        self.ssh(self.storage, f"sudo atrium ldap-config {EXTRA_TENANT['slug']} --from-file /tmp/directory.toml"
+                 " --bind-password-stdin", SERVICE_PASSWORD + "\n")
+        self.ssh(self.storage, "rm /tmp/directory.toml")
 
     def put_data(self) -> None:
         """A tenant with two people, a message and an attachment (stored on the storage host), to outlive the
@@ -198,7 +247,7 @@ def each(topologies: list[Topology], action) -> None:
 
 
 @pytest.mark.timeout(3600)
-def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path):
+def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path, request):
     if os.geteuid() != 0:
         pytest.fail("the installer test boots Debian hosts with systemd-nspawn in network namespaces and needs"
                     " root; run the suite as root (sh deploy/test.sh), or deselect it with -m 'not installer'")
@@ -211,6 +260,8 @@ def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path):
     boot_started = time.monotonic()
     with bench:
         figures["boot_seconds"] = round(time.monotonic() - boot_started, 1)
+        slapd = BenchSlapd(bench.gateway).start()
+        request.addfinalizer(slapd.stop)
         topologies = [Topology(name, bench, tmp_path, tmp_path / "cache") for name in TOPOLOGIES]
 
         def install_and_rerun(t: Topology) -> None:
@@ -223,6 +274,7 @@ def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path):
         each(topologies, install_and_rerun)
 
         def smoke_and_put_data(t: Topology) -> None:
+            t.configure_directory(slapd)
             report = t.smoke(current, "smoke")
             names = {c["name"] for c in report["checks"]}
             assert {"services active", "ports listen only where they should", "residency report compliant",
@@ -233,6 +285,8 @@ def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path):
                 assert "no customer data at rest" in names
                 trip = next(c for c in report["checks"] if c["name"].startswith("round trip"))
                 assert "posted through web1, received through web2" in trip["detail"]
+            dry_run = next(c for c in report["checks"] if c["name"] == "directory sync dry run")
+            assert dry_run["detail"].startswith(f"{EXTRA_TENANT['slug']}: "), dry_run
             css = {c["detail"].split(": ")[1].split()[0] for c in report["checks"]
                    if c["name"].startswith("brand stylesheet")}
             assert len(css) == 2, f"the two tenants should carry different stylesheets: {css}"
