@@ -53,7 +53,8 @@ def test_message_appears_live_and_receipt_turns_read(browser, live_server, pair,
     assert body.inner_text() == "下午三点开会 <script>alert(1)</script>"     # shown as text, not run
 
     # Wei sees the receipt turn to read, live.
-    page_wei.wait_for_function("document.querySelector('#messages li.mine:last-child .receipt').textContent === 'All read'")
+    page_wei.locator("#messages li.mine:last-child .receipt.all-read").wait_for()
+    assert page_wei.locator("#messages li.mine:last-child .receipt").inner_text() == "All read"
     page_wei.screenshot(path=str(artifacts / "chat-receipt-read.png"))
 
     # Li answers; Wei's open conversation shows it without a reload.
