@@ -75,8 +75,9 @@ class SmokeError(RuntimeError):
 
 def load_inventory(sources: list[str], ansible_inventory: str) -> list[Host]:
     """The hosts of groups atrium_storage and atrium_compute with their variables, as Ansible sees them."""
+    # Ansible refuses a non-blocking standard input, which an ssh started elsewhere may leave behind.
     result = subprocess.run([ansible_inventory, *[arg for s in sources for arg in ("-i", s)], "--list"],
-                            capture_output=True, text=True)
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if result.returncode != 0:
         raise SmokeError(f"ansible-inventory failed: {result.stderr.strip()[-500:]}")
     data = json.loads(result.stdout)

@@ -56,6 +56,8 @@ class TestHostError(RuntimeError):
 
 def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     kwargs.setdefault("check", True)
+    if "input" not in kwargs:
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     try:
@@ -177,6 +179,23 @@ def _customise(rootfs: Path) -> None:
 
 # --- hosts ---------------------------------------------------------------------------------------
 
+def _cgroup_hierarchies() -> list[Path]:
+    """Where systemd keeps its cgroups on this machine: the named v1 hierarchy and the unified one (hybrid), or the
+    unified one alone."""
+    root = Path("/sys/fs/cgroup")
+    found = [root / name for name in ("systemd", "unified") if (root / name / "cgroup.procs").exists()]
+    return found or ([root] if (root / "cgroup.procs").exists() else [])
+
+
+def _remove_cgroup(path: Path) -> None:
+    """Remove a cgroup and whatever the container's systemd made under it (children first)."""
+    if not path.is_dir():
+        return
+    for directory, _subdirs, _files in sorted(os.walk(path), key=lambda entry: -len(entry[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+
+
 def _children(pid: int) -> list[int]:
     """The direct children of a process (for systemd-nspawn: the container's init)."""
     found = []
@@ -295,14 +314,24 @@ class TestBench:
                 return int(fields[2]), int(fields[3])
         raise TestHostError(f"the base image has no {ADMIN_USER} account")
 
+    def _cgroups(self, host: TestHost) -> list[Path]:
+        return [hierarchy / "atrium-testhosts" / host.netns for hierarchy in _cgroup_hierarchies()]
+
     def _boot(self, host: TestHost) -> None:
         host.log = self.workdir / f"{host.name}.console.log"
+        # Without a systemd on this machine every container would run in the caller's cgroup, and their systemds
+        # would make and remove the same units' cgroups there, racing each other: each host gets its own.
+        enter = []
+        for cgroup in self._cgroups(host):
+            cgroup.mkdir(parents=True, exist_ok=True)
+            enter.append(f"echo $$ > {cgroup / 'cgroup.procs'}")
+        nspawn = ["systemd-nspawn", "--quiet", "-D", str(host.rootfs), "--boot", "--register=no", "--keep-unit",
+                  f"--network-namespace-path=/run/netns/{host.netns}", "-M", host.name, "--console=passive",
+                  "--resolv-conf=off", "--timezone=off", "--link-journal=no"]
+        script = " && ".join(enter + ['exec "$@"'])
         with open(host.log, "wb") as log:
-            host.process = subprocess.Popen(
-                ["systemd-nspawn", "--quiet", "-D", str(host.rootfs), "--boot", "--register=no", "--keep-unit",
-                 f"--network-namespace-path=/run/netns/{host.netns}", "-M", host.name, "--console=passive",
-                 "--resolv-conf=off", "--timezone=off", "--link-journal=no"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            host.process = subprocess.Popen(["sh", "-c", script, "sh", *nspawn], stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def _wait_until_running(self, host: TestHost) -> None:
         deadline = time.monotonic() + self.boot_timeout
@@ -345,6 +374,11 @@ class TestBench:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(host.process.pid, signal.SIGKILL)
                 host.process.wait(timeout=30)
+        for host in self.hosts.values():
+            for cgroup in self._cgroups(host):
+                _remove_cgroup(cgroup)
+                with contextlib.suppress(OSError):   # shared with other benches while they run
+                    cgroup.parent.rmdir()
         namespaces = set(_run(["ip", "netns", "list"], check=False).stdout.split())
         for host in self.hosts.values():
             if host.netns in namespaces:
@@ -371,7 +405,9 @@ class TestBench:
         host = self.hosts[name]
         cmd = ["ssh", *self.ssh_options(), "-i", str(self.key_file), f"{self.user}@{host.address}", command]
         try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input)
+            # ssh makes its standard input non-blocking: never let it share the caller's.
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                    **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
         except subprocess.TimeoutExpired:
             result = subprocess.CompletedProcess(cmd, 255, "", f"timed out after {timeout} s")
         if check and result.returncode != 0:

@@ -2,7 +2,8 @@
 systemd-nspawn in network namespaces), installed with the bundle's install.sh for one node (a) and for a split
 topology with one storage and two compute hosts (b); run again (changed=0); the smoke tests; data put in; an
 upgrade to a newer bundle; the smoke tests again; the data, the previous release and the backup taken before the
-upgrade are still there. Needs root; deselect with -m "not installer".
+upgrade are still there; an upgrade cut off half-way finishes when run again. Needs root; deselect with
+-m "not installer".
 
 The two topologies are installed side by side (ATRIUM_INSTALLER_SEQUENTIAL=1 runs them one after the other, for
 clean timings). The figures go to test-artifacts/installer-figures.json and to the output (-s shows them).
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 import uuid
@@ -123,13 +125,32 @@ class Topology:
         log = self.workdir / f"{phase}.log"
         started = time.monotonic()
         result = subprocess.run([str(bundle["dir"] / "install.sh"), str(example), "-i", str(self.overlay)],
-                                cwd=self.workdir, env=self.env(log), capture_output=True, text=True, timeout=1800)
+                                cwd=self.workdir, env=self.env(log), stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=1800)
         self.figures[phase] = round(time.monotonic() - started, 1)
         output = result.stdout + result.stderr
         (self.workdir / f"{phase}.out").write_text(output)
         assert result.returncode == 0, f"{self.name} {phase} failed:\n{output[-6000:]}"
         assert log.exists() and "PLAY RECAP" in log.read_text(), "install.sh keeps no transcript"
         return output
+
+    def cut_off(self, bundle: dict, phase: str, at_task: str) -> None:
+        """Start install.sh and kill it (and its Ansible) as soon as its transcript reaches a task."""
+        example = bundle["dir"] / "ansible" / "inventories" / self.name / "hosts.yml"
+        log = self.workdir / f"{phase}.log"
+        process = subprocess.Popen([str(bundle["dir"] / "install.sh"), str(example), "-i", str(self.overlay)],
+                                   cwd=self.workdir, env=self.env(log), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 900
+        try:
+            while at_task not in (log.read_text() if log.exists() else ""):
+                assert process.poll() is None, f"install.sh ended before reaching {at_task!r}"
+                assert time.monotonic() < deadline, f"install.sh did not reach {at_task!r}"
+                time.sleep(0.2)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=60)
 
     def smoke(self, bundle: dict, phase: str) -> dict:
         example = bundle["dir"] / "ansible" / "inventories" / self.name / "hosts.yml"
@@ -138,7 +159,7 @@ class Topology:
             cmd += ["--cafile", str(self.cafile)]
         started = time.monotonic()
         result = subprocess.run(cmd, cwd=self.workdir, env=self.env(self.workdir / "smoke.log"),
-                                capture_output=True, text=True, timeout=600)
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
         self.figures[phase] = round(time.monotonic() - started, 1)
         (self.workdir / f"{phase}.json").write_text(result.stdout)
         report = json.loads(result.stdout)
@@ -295,6 +316,11 @@ def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path, request):
         each(topologies, smoke_and_put_data)
 
         def upgrade(t: Topology) -> None:
+            if t.name == "single":
+                # Cut off after the backup, with the old release's services stopped: running the same command
+                # again must finish the upgrade.
+                t.cut_off(newer, "upgrade_cut_off", "TASK [atrium_app : Write Atrium's settings.]")
+                assert "inactive" in t.ssh(t.storage, "systemctl is-active atrium-web || true")
             output = t.install(newer, "upgrade")
             changed = recap(output)
             assert all(changed[h]["failed"] == 0 for h in t.hosts)
