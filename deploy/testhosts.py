@@ -179,6 +179,15 @@ def _customise(rootfs: Path) -> None:
 
 # --- hosts ---------------------------------------------------------------------------------------
 
+INOTIFY_INSTANCES = 1024
+
+
+def _raise_inotify_limit() -> None:
+    """Let every container's systemd have its inotify instances (all containers share root's limit of 128)."""
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    if int(path.read_text()) < INOTIFY_INSTANCES:
+        path.write_text(f"{INOTIFY_INSTANCES}\n")
+
 def _cgroup_hierarchies() -> list[Path]:
     """Where systemd keeps its cgroups on this machine: the named v1 hierarchy and the unified one (hybrid), or the
     unified one alone."""
@@ -264,6 +273,7 @@ class TestBench:
     def start(self) -> None:
         """Build or reuse the base image, then make, wire and boot every host in parallel."""
         require_root()
+        _raise_inotify_limit()
         tarball = base_image(self.progress)
         self.workdir.mkdir(parents=True, exist_ok=True)
         _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "atrium-test-bench", "-f", str(self.key_file)])
