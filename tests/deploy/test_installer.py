@@ -142,7 +142,8 @@ class Topology:
                                    cwd=self.workdir, env=self.env(log), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 900
+        started = time.monotonic()
+        deadline = started + 900
         try:
             while at_task not in (log.read_text() if log.exists() else ""):
                 assert process.poll() is None, f"install.sh ended before reaching {at_task!r}"
@@ -151,6 +152,7 @@ class Topology:
         finally:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=60)
+            self.figures[phase] = round(time.monotonic() - started, 1)
 
     def smoke(self, bundle: dict, phase: str) -> dict:
         example = bundle["dir"] / "ansible" / "inventories" / self.name / "hosts.yml"
