@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SUITE = "bookworm"
-MIRROR = os.environ.get("ATRIUM_TESTHOSTS_MIRROR", "http://deb.debian.org/debian")
-CACHE_DIR = Path(os.environ.get("ATRIUM_TESTHOSTS_CACHE", Path.home() / ".cache" / "atrium-testhosts"))
+MIRROR = os.environ.get("TESTHOSTS_MIRROR", "http://deb.debian.org/debian")
+CACHE_DIR = Path(os.environ.get("TESTHOSTS_CACHE", Path.home() / ".cache" / "atrium-testhosts"))
 
 # What a freshly installed server has: enough for Ansible (Python, python3-apt, sudo) and for logging in.
 BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "python3-apt", "iproute2", "sudo",

@@ -5,7 +5,7 @@ upgrade to a newer bundle; the smoke tests again; the data, the previous release
 upgrade are still there; an upgrade cut off half-way finishes when run again. Needs root; deselect with
 -m "not installer".
 
-The two topologies are installed side by side (ATRIUM_INSTALLER_SEQUENTIAL=1 runs them one after the other, for
+The two topologies are installed side by side (INSTALLER_TEST_SEQUENTIAL=1 runs them one after the other, for
 clean timings). The figures go to test-artifacts/installer-figures.json and to the output (-s shows them).
 """
 from __future__ import annotations
@@ -260,7 +260,7 @@ class Topology:
 
 def each(topologies: list[Topology], action) -> None:
     """Run an action on every topology, side by side unless asked not to; the first failure is raised."""
-    if os.environ.get("ATRIUM_INSTALLER_SEQUENTIAL"):
+    if os.environ.get("INSTALLER_TEST_SEQUENTIAL"):
         for topology in topologies:
             action(topology)
         return
@@ -334,7 +334,7 @@ def test_install_rerun_smoke_upgrade_on_real_hosts(bundles, tmp_path, request):
         for t in topologies:
             figures[t.name] = t.figures
     figures["total_seconds"] = round(time.monotonic() - started, 1)
-    figures["side_by_side"] = not os.environ.get("ATRIUM_INSTALLER_SEQUENTIAL")
+    figures["side_by_side"] = not os.environ.get("INSTALLER_TEST_SEQUENTIAL")
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / "installer-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
