@@ -130,7 +130,7 @@ class Topology:
         self.figures[phase] = round(time.monotonic() - started, 1)
         output = result.stdout + result.stderr
         (self.workdir / f"{phase}.out").write_text(output)
-        assert result.returncode == 0, f"{self.name} {phase} failed:\n{output[-6000:]}"
+        assert result.returncode == 0, f"{self.name} {phase} failed:\n{output[-6000:]}\n{self.diagnose()}"
         assert log.exists() and "PLAY RECAP" in log.read_text(), "install.sh keeps no transcript"
         return output
 
@@ -153,6 +153,19 @@ class Topology:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=60)
             self.figures[phase] = round(time.monotonic() - started, 1)
+
+    def diagnose(self) -> str:
+        """What the hosts' systemds say about failed units, for a failure message (a run's journal is gone after)."""
+        parts = []
+        for host in self.hosts:
+            result = self.bench.ssh(host, "sudo systemctl --failed --no-legend --plain; for unit in $(sudo systemctl"
+                                    " --failed --no-legend --plain | cut -d' ' -f1); do sudo journalctl -b"
+                                    " --no-pager -n 40 -u $unit; done; sudo journalctl -b --no-pager -n 40 -u 'postgresql*'",
+                                    check=False, timeout=60)
+            parts.append(f"== {host}: failed units and their journals\n{result.stdout[-3000:]}{result.stderr[-500:]}")
+        text = "\n".join(parts)
+        (self.workdir / "diagnosis.txt").write_text(text)
+        return text
 
     def smoke(self, bundle: dict, phase: str) -> dict:
         example = bundle["dir"] / "ansible" / "inventories" / self.name / "hosts.yml"
