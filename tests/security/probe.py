@@ -94,21 +94,29 @@ class Probe:
         return path + ("?" + urlencode(query) if query else "")
 
     def send(self, *, actor_key: str | None, actor_side: Side | None, ids_side: Side, data_side: Side | None = None,
-             host_side: Side | None = None) -> Answer:
-        """The request as this person (None: anonymous), with ids and body values from the given sides."""
+             host_side: Side | None = None, csrf: str | None = "session", session_only: bool = False) -> Answer:
+        """The request as this person (None: anonymous), with ids and body values from the given sides.
+
+        csrf is the token sent with an unsafe browser request: the session's own by default, or the given one
+        (None: no token). session_only sends an API request with the person's browser session instead of a token.
+        """
         data_side = data_side or ids_side
         host = (host_side or self.sides.home).host
         actor = actor_side.actors[actor_key] if actor_key is not None else None
-        client = self.world.client(actor if not self.api else None, host=host)
+        client = self.world.client(actor if not self.api or session_only else None, host=host)
         kwargs = {"base_url": f"http://{host}", "method": self.method}
         data = {k: resolve(v, data_side) for k, v in self.entry.data.items()}
+        if csrf == "session" and self.method in UNSAFE and not self.api:
+            csrf = actor.csrf if actor else self._anonymous_csrf(client, host)
         if self.api:
-            headers = {"Authorization": f"Bearer {actor.token}"} if actor else {}
+            headers = {"Authorization": f"Bearer {actor.token}"} if actor and not session_only else {}
+            if session_only:
+                headers["X-CSRF-Token"] = actor.csrf
             kwargs["headers"] = headers
             if self.method in UNSAFE:
                 kwargs["json"] = data
         elif self.method in UNSAFE:
-            kwargs["data"] = form(data, actor.csrf if actor else self._anonymous_csrf(client, host))
+            kwargs["data"] = form(data, csrf)
         if self.entry.stream:
             kwargs["buffered"] = False
         response = client.open(self.url(ids_side, data_side), **kwargs)

@@ -1,0 +1,44 @@
+"""CSRF: every state-changing browser route refuses a request without its session's token, and changes nothing;
+the API counts a browser session for nothing."""
+from __future__ import annotations
+
+import pytest
+
+from tests.security.probe import UNSAFE, Probe, url_map_rules
+from tests.security.routes import API, PUBLIC, ROUTES
+
+
+def _unsafe(api: bool):
+    found = [(e, m) for e, m, _rule in url_map_rules()
+             if e in ROUTES and (ROUTES[e].access == API) == api and (m in UNSAFE or api)
+             and not (api and ROUTES[e].access == PUBLIC)]
+    return pytest.mark.parametrize(("endpoint", "method"), found, ids=[f"{e}-{m}" for e, m in found])
+
+
+@_unsafe(api=False)
+def test_state_changing_browser_routes_need_the_sessions_token(world, endpoint, method):
+    probe = Probe(world, endpoint, method, ROUTES[endpoint])
+    home, foreign = probe.sides.home, probe.sides.foreign
+    actor = None if probe.entry.access == PUBLIC else probe.entry.actor
+    # The token of another session (another person's, another tenant's), a made-up one, none at all.
+    other = home.actors["outsider" if actor != "outsider" else "peer"]
+    tokens = {"no token": None, "an empty token": "", "a made-up token": "x" * 43,
+              "another person's token": other.csrf, "another tenant's token": foreign.actors["owner"].csrf}
+    before = world.fingerprint()
+    for case, token in tokens.items():
+        answer = probe.send(actor_key=actor, actor_side=home if actor else None, ids_side=home, csrf=token)
+        assert answer.status == 400, f"{method} {endpoint} with {case}: {answer.status}"
+        assert "This form has expired" in answer.body, f"{method} {endpoint} with {case}: no clear error"
+        assert world.fingerprint() == before, f"{method} {endpoint} with {case} changed data"
+
+
+@_unsafe(api=True)
+def test_the_api_ignores_browser_sessions(world, endpoint, method):
+    """A logged-in browser (session cookie and even its CSRF token) without a bearer token gets 401."""
+    entry = ROUTES[endpoint]
+    probe = Probe(world, endpoint, method, entry)
+    before = world.fingerprint()
+    answer = probe.send(actor_key=entry.actor, actor_side=probe.sides.home, ids_side=probe.sides.home,
+                        session_only=True)
+    assert answer.status == 401, f"{method} {endpoint} with a browser session: {answer.status}"
+    assert world.fingerprint() == before
