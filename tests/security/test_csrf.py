@@ -42,3 +42,16 @@ def test_the_api_ignores_browser_sessions(world, endpoint, method):
                         session_only=True)
     assert answer.status == 401, f"{method} {endpoint} with a browser session: {answer.status}"
     assert world.fingerprint() == before
+
+
+def test_a_request_no_route_takes_is_answered_404_or_405_not_as_an_expired_form(world):
+    """The token is checked for a view that would run; with none, the answer is that there is no such page."""
+    side = world.home
+    owner = side.actors["owner"]
+    client = world.client(owner)
+    base = f"http://{side.host}"
+    assert client.post("/no/such/page", base_url=base).status_code == 404
+    assert client.post("/api/v1/no-such-call", base_url=base).status_code == 404
+    assert client.delete("/chat/", base_url=base).status_code == 405
+    answer = client.post("/people", base_url=base)
+    assert answer.status_code == 405 and "GET" in answer.headers["Allow"]
