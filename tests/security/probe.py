@@ -1,6 +1,7 @@
 """Sending one route's requests as the world's people, and judging the answers."""
 from __future__ import annotations
 
+import collections
 import functools
 import tempfile
 from pathlib import Path
@@ -37,6 +38,16 @@ class Sides:
             self.home, self.foreign = world.sides[FOREIGN], world.sides[HOME]
         else:
             self.home, self.foreign = world.sides[HOME], world.sides[FOREIGN]
+
+
+class OutOfRange(Side):
+    """Ids no database row can have (past 64 bits), for every object of the world."""
+
+    def __init__(self):
+        super().__init__("nowhere", ids=collections.defaultdict(lambda: 10**30))
+
+    def sentinel(self, key: str) -> str:
+        return str(10**30)
 
 
 def resolve(value, side: Side):
@@ -195,6 +206,12 @@ class Probe:
                                    data_side=foreign)
                 self.check_leaks("another tenant's ids in the body", answer, home.hidden_from(actor), foreign)
                 self.unchanged("another tenant's ids in the body", before, answer)
+            # Ids past any row's range: no such row (not a failed query).
+            answer = self.send(actor_key=actor, actor_side=home if actor else None, ids_side=OutOfRange())
+            if url_ids and answer.status != 404:
+                self.fail("ids out of range", answer, "not 404")
+            self.check_leaks("ids out of range", answer, home.hidden_from(actor), foreign)
+            self.unchanged("ids out of range", before, answer)
         if entry.access != PUBLIC:
             # The same person's session or token from another tenant, sent to this tenant's host.
             answer = self.send(actor_key=actor, actor_side=foreign, ids_side=home)
