@@ -146,12 +146,14 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app(database_url, tmp_path_factory):
+def app(request, database_url, tmp_path_factory):
+    """The application for the module; a module's SETTINGS mapping adds settings."""
     from app import create_app
     from app.db import db
     from app.events import hub as hubmod
 
-    application = create_app(make_settings(tmp_path_factory.mktemp("security-data"), database_url))
+    application = create_app(make_settings(tmp_path_factory.mktemp("security-data"), database_url,
+                                           **getattr(request.module, "SETTINGS", {})))
     application.config["TESTING"] = True
     yield application
     hubmod.hub.stop()
