@@ -8,7 +8,9 @@ kept for that purpose (the spare person, department and token).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,13 +127,27 @@ class World:
 
 # --- the database and the application, once per module ----------------------------------------
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path_factory):
-    """A fresh database at the newest schema for the module: SQLite, and a real PostgreSQL server."""
-    import os
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A folder for the module's SQLite file and data directory, in memory where the machine has /dev/shm.
 
+    These checks are about who sees what, not about surviving a power cut: without the
+    fsync of every commit and blob, the thousands of requests take a fraction of the time.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path_factory.mktemp("security")
+        return
+    folder = Path(tempfile.mkdtemp(prefix="atrium-security-", dir=shm))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, scratch):
+    """A fresh database at the newest schema for the module: SQLite, and a real PostgreSQL server."""
     if request.param == "sqlite":
-        target = tmp_path_factory.mktemp("security-db") / "atrium.db"
+        target = scratch / "atrium.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite:///{target}"
         return
@@ -146,13 +162,13 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app(request, database_url, tmp_path_factory):
+def app(request, database_url, scratch):
     """The application for the module; a module's SETTINGS mapping adds settings."""
     from app import create_app
     from app.db import db
     from app.events import hub as hubmod
 
-    application = create_app(make_settings(tmp_path_factory.mktemp("security-data"), database_url,
+    application = create_app(make_settings(scratch / "data", database_url,
                                            **getattr(request.module, "SETTINGS", {})))
     application.config["TESTING"] = True
     yield application

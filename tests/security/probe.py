@@ -51,26 +51,27 @@ class OutOfRange(Side):
 
 
 def resolve(value, side: Side):
-    """A table value filled from one side of the world: "id:KEY", "sentinel:KEY", Fixed, lists of those."""
+    """A table value filled from one side of the world: "id:KEY", "search:KEY", Fixed, lists of those."""
     if isinstance(value, Fixed):
         return value.value
     if isinstance(value, list):
         return [resolve(v, side) for v in value]
     if isinstance(value, str) and value.startswith("id:"):
         return side.ids[value[3:]]
-    if isinstance(value, str) and value.startswith("sentinel:"):
-        return side.sentinel(value[9:])
     if isinstance(value, str) and value.startswith("search:"):
         # What finds the sentinel without being it: a page that echoes the query shows no sentinel by that.
         return side.sentinel(value[7:]).removeprefix("s3nt-")
-    if isinstance(value, str):
-        return value
     return value
 
 
 def has_tenant_values(mapping) -> bool:
-    return any(not isinstance(v, Fixed) and not (isinstance(v, str) and not v.startswith(("id:", "sentinel:", "search:")))
-               for v in mapping.values()) if mapping else False
+    """True when some value names an object or sentinel of the world (and so differs between tenants)."""
+    def names_world(value) -> bool:
+        if isinstance(value, list):
+            return any(names_world(v) for v in value)
+        return isinstance(value, str) and value.startswith(("id:", "search:"))
+
+    return any(names_world(v) for v in (mapping or {}).values())
 
 
 class Answer:
@@ -187,7 +188,7 @@ class Probe:
 
     def run(self) -> list[str]:
         entry, home, foreign = self.entry, self.sides.home, self.sides.foreign
-        url_ids = has_tenant_values({k: (v if isinstance(v, Fixed) else f"id:{v}") for k, v in entry.ids.items()})
+        url_ids = has_tenant_values({k: f"id:{v}" for k, v in entry.ids.items() if not isinstance(v, Fixed)})
         body_ids = has_tenant_values(entry.query) or (self.method in UNSAFE and has_tenant_values(entry.data))
         actor = None if entry.access == PUBLIC else entry.actor
 

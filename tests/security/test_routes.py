@@ -36,7 +36,8 @@ def test_every_entry_names_a_route_and_its_variables(app):
     stale = sorted(set(ROUTES) - set(rules))
     assert not stale, f"entries for routes that no longer exist: {', '.join(stale)}"
     for endpoint, entry in ROUTES.items():
-        assert set(entry.ids) == set(rules[endpoint].arguments), f"{endpoint}: ids must fill {rules[endpoint].arguments}"
+        arguments = rules[endpoint].arguments
+        assert set(entry.ids) == set(arguments), f"{endpoint}: ids must fill {arguments}"
         assert (entry.access == API) == rules[endpoint].rule.startswith("/api/") or endpoint == "api.openapi", endpoint
         for value in entry.ids.values():
             assert isinstance(value, (str, Fixed)), endpoint
