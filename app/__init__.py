@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings, load_settings
+from app.tenancy.scope import RowIdConverter
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """The application factory: settings, database, tenancy, security, views."""
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter   # before any route is added
     app.config["ATRIUM"] = settings
     app.config.update(
         SECRET_KEY=read_secret_key(settings),

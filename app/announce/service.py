@@ -19,7 +19,7 @@ from app.events import publish
 from app.org.models import Department, Membership, Person
 from app.org.service import OrgIndex
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError, clean_text
 
 MAX_TITLE_LENGTH = 200
@@ -71,9 +71,10 @@ def _departments(tenant: Tenant, department_ids, allowed: set[int] | None) -> li
         raise ValidationError("departments", _l("Choose at least one department, or everyone."))
     ids = []
     for raw in department_ids:
-        if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw))):
+        number = as_row_id(raw) if isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw)) else None
+        if number is None:
             raise ValidationError("departments", _l("Choose departments from the list."))
-        ids.append(int(raw))
+        ids.append(number)
     ids = list(dict.fromkeys(ids))
     found = {i for (i,) in TenantScope(tenant).select(Department, Department.id).where(Department.id.in_(ids)).tuples()}
     if len(found) != len(ids):

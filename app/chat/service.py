@@ -15,7 +15,7 @@ from app.org.models import Department, Membership, Person
 from app.org.service import OrgIndex
 from app.search import normalise, query_tokens
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import MAX_ROW_ID, TenantScope, as_row_id
 from app.validation import ValidationError, clean_text
 
 
@@ -44,9 +44,8 @@ class RateLimited(Exception):
 
 def member_row(conversation_id, person: Person) -> ConversationMember | None:
     """The person's membership of a conversation in their own tenant, or None (also for bad ids)."""
-    try:
-        conversation_id = int(conversation_id)
-    except (TypeError, ValueError):
+    conversation_id = as_row_id(conversation_id)
+    if conversation_id is None:
         return None
     return (TenantScope(person.tenant).select(ConversationMember)
             .where((ConversationMember.conversation == conversation_id) & (ConversationMember.person == person))
@@ -91,10 +90,10 @@ def _remove_members(conversation: Conversation, person_ids) -> None:
 def _active_people(tenant: Tenant, ids) -> list[Person]:
     wanted = []
     for raw in ids:
-        try:
-            wanted.append(int(raw))
-        except (TypeError, ValueError):
-            raise ValidationError("members", _l("Choose people from the list.")) from None
+        number = as_row_id(raw)
+        if number is None:
+            raise ValidationError("members", _l("Choose people from the list."))
+        wanted.append(number)
     people = list(Person.active(tenant).where(Person.id.in_(wanted))) if wanted else []
     if len(people) != len(set(wanted)):
         raise ValidationError("members", _l("Choose people from the list."))
@@ -327,7 +326,7 @@ def history(conversation: Conversation, before=None, limit: int = 50) -> list[Me
     rows = Message.select().where(Message.conversation == conversation)
     try:
         if before is not None:
-            rows = rows.where(Message.id < int(before))
+            rows = rows.where(Message.id < max(0, min(int(before), MAX_ROW_ID + 1)))
     except (TypeError, ValueError):
         pass
     return list(reversed(rows.order_by(Message.id.desc()).limit(max(1, min(limit, 200)))))

@@ -20,7 +20,7 @@ from app.events import publish
 from app.org.models import Person
 from app.org.status import person_zone
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError
 
 MIN_REMIND_MINUTES = 5            # the floor: nobody is alerted more often, whatever a row says
@@ -69,9 +69,10 @@ def _recipients(tenant: Tenant, sender: Person, recipient_ids) -> list[Person]:
         raise ValidationError("recipients", _l("Choose at least one person."))
     ids = []
     for raw in recipient_ids:
-        if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw))):
+        number = as_row_id(raw) if isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw)) else None
+        if number is None:
             raise ValidationError("recipients", _l("Choose people from the list."))
-        ids.append(int(raw))
+        ids.append(number)
     # The sender needs no alert of their own DING; a list of only themselves is refused below.
     ids = [pid for pid in dict.fromkeys(ids) if pid != sender.id]
     if not ids:

@@ -10,7 +10,7 @@ from app.events import hub as hubmod
 from app.events.hub import CLOSE, Subscription, frame
 from app.events.models import Event
 from app.security.auth import login_required
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import MAX_ROW_ID, TenantScope
 
 bp = Blueprint("events", __name__)
 
@@ -45,7 +45,7 @@ def replay(tenant, person, conversations: set[int], after: int, upto: int) -> li
 def _after_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("after")
     try:
-        return max(0, int(raw)) if raw is not None else None
+        return max(0, min(int(raw), MAX_ROW_ID)) if raw is not None else None
     except ValueError:
         return None
 

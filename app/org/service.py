@@ -1,6 +1,7 @@
 """Org chart operations: plain functions over a tenant and plain values."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -232,7 +233,9 @@ def search_people(tenant: Tenant, query: str | None, *, include_inactive: bool =
     rows = scope.select(Person)
     if not include_inactive:
         rows = rows.where(Person.is_active == True)  # noqa: E712
-    q = (query or "").strip()
+    # No name or title holds a control or format character (clean_text refuses them), and PostgreSQL
+    # refuses a NUL in a query outright: such characters are dropped from the query.
+    q = "".join(ch for ch in (query or "") if unicodedata.category(ch) not in ("Cc", "Cf")).strip()
     if q:
         # contains() is case-insensitive on both databases (LIKE on SQLite, ILIKE on PostgreSQL). The search
         # key holds the name's pinyin and initials, so "zhangwei", "zhang wei" and "zw" find 张伟.

@@ -30,8 +30,8 @@ def init_app(app) -> None:
 
     @app.before_request
     def _check_csrf():
-        if request.method not in UNSAFE_METHODS:
-            return None
+        if request.method not in UNSAFE_METHODS or request.url_rule is None:
+            return None   # safe, or no view will run: the 404 or 405 is the answer
         view = app.view_functions.get(request.endpoint)
         if view is not None and f"{view.__module__}.{view.__name__}" in _exempt:
             return None
