@@ -14,9 +14,10 @@ import peewee
 from flask_babel import lazy_gettext as _l
 
 from app.announce.models import Announcement, AnnouncementDepartment, AnnouncementRead
+from app.audit import record
 from app.db import db, utcnow
 from app.events import publish
-from app.org.models import Department, Membership, Person
+from app.org.models import INTEGRATION, Department, Membership, Person
 from app.org.service import OrgIndex
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
@@ -111,6 +112,9 @@ def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all:
         if departments:
             AnnouncementDepartment.insert_many([{"tenant": tenant.id, "announcement": announcement.id, "department": d}
                                                 for d in departments]).execute()
+        record("announcement.publish", target=announcement, tenant=tenant, actor=author,
+               changes={"after": {"title": title, "to_all": bool(to_all), "departments": departments,
+                                  "important": bool(important)}})
         payload = announcement_payload(announcement, author)
         if to_all:
             publish(tenant, "announcement", payload)
