@@ -83,6 +83,12 @@ def test_the_static_check_lets_the_triggers_and_inserts_through():
         assert not _write_paths(line), line
 
 
+def test_the_migrated_table_matches_the_model(app):
+    columns = {c.name for c in db.get_columns("audit_event")}
+    assert columns == {f.column_name for f in AuditEvent._meta.sorted_fields}
+    assert not [f for f in AuditEvent._meta.sorted_fields if isinstance(f, peewee.ForeignKeyField)]
+
+
 def test_the_model_refuses_to_change_or_remove_an_entry(app, tenant):
     entry = record("person.update", target=tenant, changes={"after": {"name": "x"}})
     entry.outcome = "failed"

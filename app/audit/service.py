@@ -189,6 +189,11 @@ def _cli_address() -> str:
     return "local"
 
 
+def log_exists() -> bool:
+    """False on a database not yet upgraded to the release that keeps an audit log (a backup of an old install)."""
+    return AuditEvent.table_exists()
+
+
 def current_actor() -> Actor:
     """Who is acting now: the request's person (or token owner), else the command line's user."""
     if has_request_context():

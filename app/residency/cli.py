@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 import click
-import peewee
 
 from app.audit import Target, record
+from app.audit.service import log_exists
 from app.cli_helpers import EXIT_CONFIG, EXIT_FAILED, emit, fail, get_tenant, require_schema, with_app
 
 
@@ -211,13 +211,11 @@ def backup(app, out_dir, as_json):
     try:
         result = run_backup(app.config["ATRIUM"], out_dir, progress=_progress)
     except BackupError as exc:
-        record("residency.backup", target=Target("backup", label=out_dir), outcome="failed",
-               changes={"reason": str(exc)})
+        _record_whole_install("residency.backup", out_dir, "failed", {"reason": str(exc)})
         fail(str(exc))
-    record("residency.backup", target=Target("backup", label=str(result.path)),
-           outcome="failed" if result.problems else "ok",
-           changes={"database": result.database, "schema_version": result.schema_version, "files": result.files,
-                    "bytes": result.bytes, "problems": result.problems})
+    _record_whole_install("residency.backup", str(result.path), "failed" if result.problems else "ok",
+                          {"database": result.database, "schema_version": result.schema_version,
+                           "files": result.files, "bytes": result.bytes, "problems": result.problems})
     emit(as_json, {"backup": str(result.path), "database": result.database, "schema_version": result.schema_version,
                    "files": result.files, "bytes": result.bytes, "problems": result.problems},
          [f"backup written to {result.path}: {result.database} database at schema version {result.schema_version},"
@@ -237,20 +235,25 @@ def restore(app, backup_dir, as_json):
     try:
         result = run_restore(app.config["ATRIUM"], backup_dir, progress=_progress)
     except BackupError as exc:
-        # Into the database as it now is: the one kept when the restore refused, or the restored one. A restored
-        # database whose migration failed may have no audit table yet; the failure is still reported below.
-        try:
-            record("residency.restore", target=Target("backup", label=backup_dir), outcome="failed",
-                   changes={"reason": str(exc)})
-        except peewee.DatabaseError:
-            click.echo("warning: the failed restore could not be written to the audit log", err=True)
+        # Into the database as it now is: the one kept when the restore refused, or the restored one.
+        _record_whole_install("residency.restore", backup_dir, "failed", {"reason": str(exc)})
         fail(str(exc))
     # After the restore, so the entry lands in the restored database, which is the one that stays.
-    record("residency.restore", target=Target("backup", label=backup_dir),
-           changes={"database": result.database, "schema_version": result.schema_version,
-                    "migrated_to": result.migrated_to, "files": result.files})
+    _record_whole_install("residency.restore", backup_dir, "ok",
+                          {"database": result.database, "schema_version": result.schema_version,
+                           "migrated_to": result.migrated_to, "files": result.files})
     migrated = (f", then migrated to schema version {result.migrated_to}" if result.migrated_to is not None else "")
     emit(as_json, {"database": result.database, "schema_version": result.schema_version,
                    "migrated_to": result.migrated_to, "files": result.files},
          [f"restored the {result.database} database at schema version {result.schema_version}{migrated}"
           f" and {result.files} files"])
+
+
+def _record_whole_install(action: str, where: str, outcome: str, changes: dict) -> None:
+    """Audit a backup or restore; one of an install not yet upgraded (or a restore whose migration failed)
+    finds no audit log to write to, and says so."""
+    if log_exists():
+        record(action, target=Target("backup", label=where), outcome=outcome, changes=changes)
+    else:
+        click.echo("note: this database has no audit log yet (run `atrium db upgrade`); the "
+                   f"{action.split('.')[1]} is not in it", err=True)
