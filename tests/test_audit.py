@@ -37,8 +37,10 @@ _SQL_WRITE = re.compile(r"\b(UPDATE\s+\"?audit_event\b|DELETE\s+FROM\s+\"?audit_
                         r"\"?audit_event\b|DROP\s+TABLE\s+(IF\s+EXISTS\s+)?\"?audit_event\b"
                         r"|ALTER\s+TABLE\s+\"?audit_event\"?\s+(DISABLE|DROP)\b|DROP\s+TRIGGER\s+(IF\s+EXISTS\s+)?"
                         r"audit_event)", re.IGNORECASE)
-# An audit row loaded and then saved or deleted: `event.save()` / `.delete_instance()` on something named so.
-_ROW_WRITE = re.compile(r"\b(audit_event|audit_entry|event|entry)\s*\.\s*(save|delete_instance)\s*\(")
+# In a module that uses the audit model: a row loaded and then saved or deleted (`event.save()`), or an insert
+# that turns into an update on conflict.
+_ROW_WRITE = re.compile(r"\b(audit_event|audit_entry|event|entry)\s*\.\s*(save|delete_instance)\s*\("
+                        r"|\.\s*on_conflict(_replace)?\s*\(")
 
 
 def _write_paths(text: str) -> list[str]:
@@ -74,6 +76,12 @@ def test_no_code_in_the_application_changes_or_removes_audit_entries():
 ])
 def test_the_static_check_catches_a_write_path(line):
     assert _write_paths(line)
+
+
+def test_the_static_check_catches_row_writes_and_upserts():
+    for line in ("event.save()", "entry.delete_instance()", "AuditEvent.insert(**row).on_conflict(update={})",
+                 "query.on_conflict_replace()"):
+        assert _ROW_WRITE.search(line), line
 
 
 def test_the_static_check_lets_the_triggers_and_inserts_through():

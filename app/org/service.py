@@ -233,6 +233,7 @@ def deactivate_person(person: Person, by: str = "admin") -> None:
     """Stop a person from logging in, ending their open sessions at once; their data stays."""
     if person.is_admin:
         _check_not_last_admin(person)
+    before = {"is_active": person.is_active, "deactivated_by": person.deactivated_by}
     person.is_active = False
     person.deactivated_by = by
     person.session_epoch += 1
@@ -241,7 +242,7 @@ def deactivate_person(person: Person, by: str = "admin") -> None:
         person.save()
         publish(person.tenant_id, "session_revoked", {}, person=person)  # live streams close at once
         record("person.deactivate", target=person, tenant=person.tenant,
-               changes=difference({"is_active": True}, {"is_active": False, "deactivated_by": by}))
+               changes=difference(before, {"is_active": False, "deactivated_by": by}))
 
 
 def reactivate_person(person: Person) -> None:

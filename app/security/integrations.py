@@ -21,7 +21,8 @@ from app.validation import clean_text
 def integration_named(tenant: Tenant, name: str) -> Person | None:
     """The tenant's active integration of this name, if there is one."""
     return (TenantScope(tenant).select(Person)
-            .where((Person.source == INTEGRATION) & (Person.display_name == name) & (Person.is_active == True))  # noqa: E712
+            .where((Person.source == INTEGRATION) & (Person.display_name == name)
+                   & (Person.is_active == True))  # noqa: E712
             .order_by(Person.id).first())
 
 
