@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.announce import api as announce_api  # noqa: F401 - adds its routes to the API blueprint
     from app.announce import views as announce_views
     from app.api import views as api_views
+    from app.audit import views as audit_views
     from app.chat import views as chat_views
     from app.chat.service import ChatRules
     from app.ding import api as ding_api  # noqa: F401 - adds its routes to the API blueprint
@@ -66,6 +67,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.org import me as org_me
     from app.org.ldap import views as directory_views
     from app.org import views as org_views
+    from app.security import admin as security_admin
     from app.security import views as security_views
     from app.tenancy import views as tenancy_views
     app.register_blueprint(security_views.bp)
@@ -79,6 +81,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(announce_views.bp)
     app.register_blueprint(event_views.bp)
     app.register_blueprint(api_views.bp)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(security_admin.bp)
     chat = settings.chat
     app.config["ATRIUM_CHAT_RULES"] = ChatRules(
         chat.max_message_length, chat.edit_minutes, chat.recall_minutes, chat.rate_messages, chat.rate_seconds,

@@ -313,10 +313,12 @@ def config_keys():
 
 # --- commands that live with their capability --------------------------------------------
 
+from app.audit.cli import audit  # noqa: E402
 from app.brand.cli import branding  # noqa: E402
 from app.residency.cli import backup, residency, restore, storage, tenant_commands  # noqa: E402
 from app.worker import worker  # noqa: E402
 
+main.add_command(audit)
 main.add_command(branding)
 main.add_command(residency)
 main.add_command(storage)
@@ -361,15 +363,19 @@ def _directory_failure_line(failure, config) -> str:
 def ldap_test(app, tenant_slug, as_json):
     """Connect to a tenant's directory, bind, and count the people and departments a sync would read."""
     from app.org.ldap.directory import DirectoryFailure, check_connection
+    from app.org.ldap.sync import record_directory_test
 
     require_schema(app)
-    config = _directory_config(get_tenant(tenant_slug))
+    tenant = get_tenant(tenant_slug)
+    config = _directory_config(tenant)
     try:
         report = check_connection(config)
     except DirectoryFailure as failure:
+        record_directory_test(tenant, config, failure=failure)
         if as_json:
             emit(True, {"ok": False, "error": failure.kind, "reason": failure.reason()}, [])
         fail(_directory_failure_line(failure, config))
+    record_directory_test(tenant, config, report=report)
     emit(as_json, {"ok": True, "server": report.server, "people": report.people, "departments": report.departments},
          [f"connected to {report.server} as {config.bind_dn or 'anonymous'}",
           f"people found by the user filter: {report.people}",

@@ -5,10 +5,12 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from app.announce.models import Announcement
-from app.announce.service import addressed_departments, announcement_for, announcements_for, confirm_read, read_times
+from app.announce.service import (addressed_departments, announcement_for, announcements_for, confirm_read,
+                                  publish_announcement, read_times)
 from app.api.views import api, bp, error
 from app.chat.render import render_text
 from app.pagination import paginate
+from app.validation import ValidationError
 
 
 def _iso(moment) -> str | None:
@@ -37,6 +39,28 @@ def list_announcements():
     read = read_times(g.person, [a.id for a in page.items])
     return jsonify(announcements=[summary_json(a, read.get(a.id)) for a in page.items], page=page.number,
                    pages=page.pages, total=page.total)
+
+
+@bp.route("/announcements", methods=["POST"])
+@api("announcements:write")
+def create_announcement():
+    """Publish an announcement to everyone or to departments, as far as the token's owner may."""
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    flags = {}
+    for name in ("to_all", "important"):
+        flags[name] = body.get(name, False)
+        if not isinstance(flags[name], bool):
+            return error(400, _("%(name)s must be true or false.", name=name), field=name)
+    try:
+        announcement = publish_announcement(g.tenant, g.person, body.get("title"), body.get("body"),
+                                            to_all=flags["to_all"], department_ids=body.get("departments") or [],
+                                            important=flags["important"])
+    except PermissionError:
+        return error(403, _("Only admins and department heads publish announcements."))
+    except ValidationError as exc:
+        return error(400, exc.message, field=exc.field)
+    return jsonify(detail_json(announcement, None)), 201
 
 
 @bp.route("/announcements/<int:announcement_id>")

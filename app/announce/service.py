@@ -14,9 +14,10 @@ import peewee
 from flask_babel import lazy_gettext as _l
 
 from app.announce.models import Announcement, AnnouncementDepartment, AnnouncementRead
+from app.audit import record
 from app.db import db, utcnow
 from app.events import publish
-from app.org.models import Department, Membership, Person
+from app.org.models import INTEGRATION, Department, Membership, Person
 from app.org.service import OrgIndex
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope, as_row_id
@@ -39,8 +40,9 @@ def announcement_url(announcement_id: int) -> str:
 # --- who may publish to whom ----------------------------------------------------------------
 
 def allowed_departments(tenant: Tenant, person: Person, index: OrgIndex | None = None) -> set[int] | None:
-    """Departments the person may address: None for an admin (any, or everyone), else the subtrees of those they head."""
-    if person.is_admin:
+    """Departments the person may address: None for an admin or an integration (any, or everyone), else the
+    subtrees of those they head. An integration reaches this only with a token an admin gave announcements:write."""
+    if person.is_admin or person.source == INTEGRATION:
         return None
     index = index or OrgIndex(tenant)
     allowed: set[int] = set()
@@ -112,6 +114,9 @@ def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all:
         if departments:
             AnnouncementDepartment.insert_many([{"tenant": tenant.id, "announcement": announcement.id, "department": d}
                                                 for d in departments]).execute()
+        record("announcement.publish", target=announcement, tenant=tenant, actor=author,
+               changes={"after": {"title": title, "to_all": bool(to_all), "departments": departments,
+                                  "important": bool(important)}})
         payload = announcement_payload(announcement, author)
         if to_all:
             publish(tenant, "announcement", payload)

@@ -80,8 +80,9 @@ def openapi():
 @bp.route("/me")
 @api(None)
 def me():
-    """The token's owner and the token's scopes."""
-    return jsonify(person=person_json(g.person), scopes=g.token.scope_list, status=availability(g.person))
+    """The token's owner (a person, or an integration's service account) and the token's scopes."""
+    return jsonify(person=person_json(g.person), kind="integration" if g.person.is_integration else "person",
+                   scopes=g.token.scope_list, status=availability(g.person))
 
 
 @bp.route("/people")

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import peewee
 
+from app.audit import difference, flatten, record
 from app.brand.colors import contrast_ratio, parse_hex
 from app.brand.models import BrandAsset, BrandVersion
 from app.brand.pack import BrandPack, BrandSettings, build_pack, read_folder
 from app.db import db
 from app.org.models import Person
 from app.residency.blobs import read_blob, save_blob
+from app.residency.models import Blob
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
 
@@ -143,11 +145,16 @@ def brand_for(tenant: Tenant | None, configured_dir: str = "") -> ActiveBrand:
 
 def apply_pack(tenant: Tenant, pack: BrandPack, by: Person | None = None, note: str = "") -> BrandVersion:
     """Save the pack as the tenant's new current brand version; earlier versions stay for rollback."""
+    return _apply(tenant, pack, by, note, "brand.apply")
+
+
+def _apply(tenant: Tenant, pack: BrandPack, by: Person | None, note: str, action: str) -> BrandVersion:
     css = render_css(pack.settings)
     settings_json = json.dumps(pack.settings.to_dict(), ensure_ascii=False, sort_keys=True)
     blobs = {name: save_blob(tenant, data, content_type) for name, (data, content_type) in pack.assets.items()}
     with db.atomic():
         scope = TenantScope(tenant)
+        previous = current_version(tenant)
         number = (scope.select(BrandVersion, peewee.fn.MAX(BrandVersion.number)).scalar() or 0) + 1
         BrandVersion.update(is_current=False).where((BrandVersion.tenant == tenant)
                                                     & (BrandVersion.is_current == True)).execute()  # noqa: E712
@@ -158,7 +165,21 @@ def apply_pack(tenant: Tenant, pack: BrandPack, by: Person | None = None, note: 
         for name, blob in blobs.items():
             BrandAsset.create(tenant=tenant, version=version, name=name, blob=blob,
                               url_hash=_digest(tenant.id, name, blob.sha256))
+        record(action, target=version, tenant=tenant, actor=by,
+               changes=difference({"version": previous.number if previous else None, **_brand_facts(previous)},
+                                  {"version": number, "note": version.note, **_brand_facts(version)}))
     return version
+
+
+def _brand_facts(version: BrandVersion | None) -> dict:
+    """A version's settings as dotted keys, and each icon by a short fingerprint, to show what a change changed."""
+    if version is None:
+        return {}
+    facts = flatten(json.loads(version.settings))
+    for name, sha256 in (BrandAsset.select(BrandAsset.name, Blob.sha256).join(Blob)
+                         .where(BrandAsset.version == version).tuples()):
+        facts[f"icon.{name}"] = sha256[:12]
+    return facts
 
 
 def rollback(tenant: Tenant, number: int, by: Person | None = None) -> BrandVersion:
@@ -166,7 +187,7 @@ def rollback(tenant: Tenant, number: int, by: Person | None = None) -> BrandVers
     old = TenantScope(tenant).select(BrandVersion).where(BrandVersion.number == number).first()
     if old is None:
         raise LookupError(number)
-    return apply_pack(tenant, version_pack(old), by, note=f"rollback to {number}")
+    return _apply(tenant, version_pack(old), by, f"rollback to {number}", "brand.rollback")
 
 
 def version_pack(version: BrandVersion) -> BrandPack:

@@ -43,7 +43,7 @@ def _wants_json() -> bool:
 def index():
     """The person's conversations with unread counts, and starting a new one."""
     rows = conversations_of(g.person)
-    people = g.scope.select(Person).where((Person.is_active == True) & (Person.id != g.person.id)).order_by(  # noqa: E712
+    people = g.scope.select(Person).where(Person.in_directory() & (Person.id != g.person.id)).order_by(
         Person.display_name)
     titles = _titles([c for c, _n in rows])
     return render_template("chat/index.html", rows=rows, titles=titles, people=people,

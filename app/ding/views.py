@@ -51,7 +51,7 @@ def pending_alerts():
 
 
 def _people():
-    return (g.scope.select(Person).where((Person.is_active == True) & (Person.id != g.person.id))  # noqa: E712
+    return (g.scope.select(Person).where(Person.in_directory() & (Person.id != g.person.id))
             .order_by(Person.display_name, Person.id))
 
 

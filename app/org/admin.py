@@ -64,7 +64,7 @@ def _person_form(person: Person | None):
     chosen = ([int(i) for i in request.form.getlist("department_ids") if i.isdigit()] if form else
               [m.department_id for m in g.scope.select(Membership).where(Membership.person == person)
                .order_by(Membership.is_primary.desc())] if person else [])
-    managers = g.scope.select(Person).where(Person.is_active == True).order_by(Person.display_name)  # noqa: E712
+    managers = g.scope.select(Person).where(Person.in_directory()).order_by(Person.display_name)
     return render_template("admin/person_form.html", person=person, form=form, error=error, roles=ROLES,
                            index=index, chosen=chosen, managers=managers), (400 if error else 200)
 
@@ -139,7 +139,7 @@ def _department_form(dept: Department | None):
             flash(_("Saved %(name)s.", name=saved.name), "success")
             return redirect(url_for("admin.departments"))
     index = OrgIndex(g.tenant)
-    people = g.scope.select(Person).where(Person.is_active == True).order_by(Person.display_name)  # noqa: E712
+    people = g.scope.select(Person).where(Person.in_directory()).order_by(Person.display_name)
     excluded = index.subtree_ids(dept.id) if dept else set()
     return render_template("admin/department_form.html", dept=dept, error=error, index=index, people=people,
                            excluded=excluded, form=request.form if request.method == "POST" else None), (400 if error else 200)

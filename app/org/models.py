@@ -7,7 +7,10 @@ from app.db import utcnow
 from app.tenancy.models import Tenant, TenantModel
 
 ROLES = ("admin", "member")
-SOURCES = ("local", "directory")
+# An integration is a service account: it acts through API tokens only, cannot log in, and is not listed in the
+# directory (app.security.integrations).
+INTEGRATION = "integration"
+SOURCES = ("local", "directory", INTEGRATION)
 
 
 class Department(TenantModel):
@@ -60,9 +63,19 @@ class Person(TenantModel):
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def is_integration(self) -> bool:
+        return self.source == INTEGRATION
+
+    @classmethod
+    def in_directory(cls):
+        """The condition for people the directory lists and pickers offer: active, and not an integration."""
+        return (cls.is_active == True) & (cls.source != INTEGRATION)  # noqa: E712
+
     @classmethod
     def active(cls, tenant: Tenant):
-        return cls.select().where((cls.tenant == tenant) & (cls.is_active == True))  # noqa: E712
+        """The tenant's active people (integrations are not people)."""
+        return cls.select().where((cls.tenant == tenant) & cls.in_directory())
 
 
 class Membership(TenantModel):

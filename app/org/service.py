@@ -8,9 +8,10 @@ from typing import Mapping
 import peewee
 from flask_babel import lazy_gettext as _l
 
+from app.audit import acting_as, difference, record
 from app.db import db, utcnow
 from app.events import publish
-from app.org.models import ROLES, Department, Membership, Person
+from app.org.models import INTEGRATION, ROLES, Department, Membership, Person
 from app.search import person_search_key
 from app.security.passwords import hash_password
 from app.tenancy.models import Tenant
@@ -91,11 +92,26 @@ def save_department(tenant: Tenant, dept: Department | None, form: Mapping[str, 
     except ValueError:
         raise ValidationError("sort_order", _l("Enter a whole number.")) from None
     with db.atomic():
-        if dept is None:
+        creating = dept is None
+        before = {} if creating else _department_facts(dept)
+        if creating:
             dept = Department(tenant=tenant)
         dept.name, dept.parent, dept.head, dept.sort_order = name, parent, head, sort_order
         dept.save()
+        _record_change("department", creating, dept, tenant, before, _department_facts(dept))
     return dept
+
+
+def _department_facts(dept: Department) -> dict:
+    return {"name": dept.name, "parent": dept.parent_id, "head": dept.head_id, "sort_order": dept.sort_order}
+
+
+def _record_change(kind: str, creating: bool, row, tenant: Tenant, before: dict, after: dict) -> None:
+    """Audit a create (every value) or an update (only what changed; nothing when nothing did)."""
+    if creating:
+        record(f"{kind}.create", target=row, tenant=tenant, changes={"after": after})
+    elif before != after:
+        record(f"{kind}.update", target=row, tenant=tenant, changes=difference(before, after))
 
 
 def delete_department(dept: Department) -> None:
@@ -104,7 +120,9 @@ def delete_department(dept: Department) -> None:
         raise ValidationError("department", _l("Move or delete its sub-departments first."))
     if Membership.select().where(Membership.department == dept).exists():
         raise ValidationError("department", _l("Move its members to another department first."))
-    dept.delete_instance()
+    with db.atomic():
+        record("department.delete", target=dept, tenant=dept.tenant, changes={"before": _department_facts(dept)})
+        dept.delete_instance()
 
 
 # --- people -------------------------------------------------------------------
@@ -147,6 +165,7 @@ def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length
     if creating and password:
         check_new_password(password)
     with db.atomic():
+        before = {} if creating else _person_facts(person)
         if creating:
             person = Person(tenant=tenant, login=login, source="local")
         if password:
@@ -161,7 +180,21 @@ def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length
         except peewee.IntegrityError:
             raise ValidationError("login", _l("This login name is already taken.")) from None
         set_departments(person, departments)
+        after = _person_facts(person)
+        if password:
+            after["password"] = "set"   # recorded as redacted: the log says a password was set, never which
+        _record_change("person", creating, person, tenant, before, after)
     return person
+
+
+def _person_facts(person: Person) -> dict:
+    """What the audit log compares before and after a change of a person (never the password)."""
+    departments = [m.department_id for m in Membership.select(Membership.department_id)
+                   .where(Membership.person == person).order_by(Membership.is_primary.desc(), Membership.id)]
+    return {"login": person.login, "display_name": person.display_name, "email": person.email,
+            "mobile": person.mobile, "title": person.title, "employee_no": person.employee_no, "role": person.role,
+            "manager": person.manager_id, "departments": departments,
+            "change_at_next_login": person.must_change_password}
 
 
 def set_departments(person: Person, departments: list[Department]) -> None:
@@ -201,6 +234,7 @@ def deactivate_person(person: Person, by: str = "admin") -> None:
     """Stop a person from logging in, ending their open sessions at once; their data stays."""
     if person.is_admin:
         _check_not_last_admin(person)
+    before = {"is_active": person.is_active, "deactivated_by": person.deactivated_by}
     person.is_active = False
     person.deactivated_by = by
     person.session_epoch += 1
@@ -208,13 +242,20 @@ def deactivate_person(person: Person, by: str = "admin") -> None:
     with db.atomic():
         person.save()
         publish(person.tenant_id, "session_revoked", {}, person=person)  # live streams close at once
+        record("person.deactivate", target=person, tenant=person.tenant,
+               changes=difference(before, {"is_active": False, "deactivated_by": by}))
 
 
 def reactivate_person(person: Person) -> None:
+    """Let a deactivated person log in again."""
+    before = {"is_active": person.is_active, "deactivated_by": person.deactivated_by}
     person.is_active = True
     person.deactivated_by = None
     person.updated_at = utcnow()
-    person.save()
+    with db.atomic():
+        person.save()
+        record("person.reactivate", target=person, tenant=person.tenant,
+               changes=difference(before, {"is_active": True, "deactivated_by": None}))
 
 
 def set_password(person: Person, password: str, *, must_change: bool = False) -> None:
@@ -224,13 +265,17 @@ def set_password(person: Person, password: str, *, must_change: bool = False) ->
     person.must_change_password = must_change
     person.session_epoch += 1
     person.updated_at = utcnow()
-    person.save()
+    with db.atomic():
+        person.save()
+        # One's own change, or someone else's reset (an admin's page, or `atrium user reset-password`).
+        record("password.change" if acting_as(person) else "person.password_reset", target=person,
+               tenant=person.tenant, changes={"password": "set", "change_at_next_login": must_change})
 
 
 def search_people(tenant: Tenant, query: str | None, *, include_inactive: bool = False):
-    """People of the tenant whose name, login, email, mobile or title contains the query."""
+    """People of the tenant whose name, login, email, mobile or title contains the query (no integrations)."""
     scope = TenantScope(tenant)
-    rows = scope.select(Person)
+    rows = scope.select(Person).where(Person.source != INTEGRATION)
     if not include_inactive:
         rows = rows.where(Person.is_active == True)  # noqa: E712
     # No name or title holds a control or format character (clean_text refuses them), and PostgreSQL

@@ -32,9 +32,16 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _STORE_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 # Empties the database inside the same transaction that loads the backup, so a failed load leaves it as it was.
+# Functions go too (the audit log's trigger function), as the dump creates them again; those of extensions stay.
 _DROP_TABLES = """DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
     EXECUTE 'DROP TABLE IF EXISTS public.' || quote_ident(r.tablename) || ' CASCADE';
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public' AND NOT EXISTS (
+             SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE 'DROP FUNCTION IF EXISTS ' || r.signature::text || ' CASCADE';
   END LOOP;
 END $$;"""
 

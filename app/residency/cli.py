@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from app.audit import Target, record
+from app.audit.service import log_exists
 from app.cli_helpers import EXIT_CONFIG, EXIT_FAILED, emit, fail, get_tenant, require_schema, with_app
 
 
@@ -76,6 +78,13 @@ def fsck_command(app, repair, as_json):
     require_schema(app)
     stores = blobs.stores()
     result = fsck(stores, repair=repair)
+    if repair:
+        record("residency.fsck_repair", target=Target("blob_stores", label=", ".join(sorted(stores))),
+               outcome="ok" if result.clean else "failed",
+               changes={"files_removed": [f"{o.store}/{o.name}" for o in result.orphans if o.removed],
+                        "rows": [{"blob": d.blob_id, "tenant": d.tenant_id, "action": d.action}
+                                 for d in result.dangling if d.action],
+                        "recovered": list(result.recovered), "clean": result.clean})
     lines = [f"checked {result.checked} files in {len(stores)} store(s); {result.recent} file(s) younger than"
              f" {GRACE_SECONDS // 60} minutes left alone"]
     lines += [f"unreachable: {name}: {reason}" for name, reason in result.unreachable.items()]
@@ -114,7 +123,10 @@ def tenant_export(app, tenant_slug, out, as_json):
     try:
         result = export_tenant(tenant, out, progress=None if as_json else _progress)
     except TransferError as exc:
+        record("residency.export", target=tenant, outcome="failed", changes={"archive": out, "reason": str(exc)})
         fail(f"{exc}; nothing was written")
+    record("residency.export", target=tenant, changes={"archive": str(result.path), "rows": sum(result.tables.values()),
+                                                       "files": result.files, "bytes": result.bytes})
     emit(as_json, {"tenant": tenant.slug, "archive": str(result.path), "rows": result.tables, "files": result.files,
                    "bytes": result.bytes},
          [f"exported {tenant.slug}: {sum(result.tables.values())} rows in {len(result.tables)} tables,"
@@ -135,8 +147,13 @@ def tenant_import(app, archive, slug, blob_store, as_json):
     try:
         result = import_tenant(archive, slug=slug, blob_store=blob_store, progress=None if as_json else _progress)
     except TransferError as exc:
+        record("residency.import", target=Target("tenant", label=slug), outcome="failed",
+               changes={"archive": archive, "reason": str(exc)})
         fail(f"{exc}; nothing was changed")
     tenant = result.tenant
+    record("residency.import", target=tenant, changes={"archive": archive, "rows": sum(result.tables.values()),
+                                                       "files": result.files, "blob_store": tenant.blob_store,
+                                                       "hosts_skipped": result.hosts_skipped})
     lines = [f"imported {tenant.slug} ({tenant.name}): {sum(result.tables.values())} rows, {result.files} files"
              f" in blob store {tenant.blob_store}"]
     if result.hosts_skipped:
@@ -164,6 +181,9 @@ def tenant_delete(app, tenant_slug, yes, as_json):
              " doubt)", EXIT_CONFIG)
     was_default = tenant.is_default
     result = delete_tenant(tenant)
+    # Written after the tenant is gone: the log keeps its id and short name, and the entry outlives it.
+    record("residency.delete", target=tenant, tenant=tenant, outcome="failed" if result.files_left else "ok",
+           changes={"rows": sum(result.tables.values()), "files": result.files, "files_left": len(result.files_left)})
     lines = [f"deleted {result.slug}: {sum(result.tables.values())} rows, {result.files} files"]
     lines += [f"file left behind (fsck will find it): {line}" for line in result.files_left]
     if was_default:
@@ -191,7 +211,11 @@ def backup(app, out_dir, as_json):
     try:
         result = run_backup(app.config["ATRIUM"], out_dir, progress=_progress)
     except BackupError as exc:
+        _record_whole_install("residency.backup", out_dir, "failed", {"reason": str(exc)})
         fail(str(exc))
+    _record_whole_install("residency.backup", str(result.path), "failed" if result.problems else "ok",
+                          {"database": result.database, "schema_version": result.schema_version,
+                           "files": result.files, "bytes": result.bytes, "problems": result.problems})
     emit(as_json, {"backup": str(result.path), "database": result.database, "schema_version": result.schema_version,
                    "files": result.files, "bytes": result.bytes, "problems": result.problems},
          [f"backup written to {result.path}: {result.database} database at schema version {result.schema_version},"
@@ -211,9 +235,25 @@ def restore(app, backup_dir, as_json):
     try:
         result = run_restore(app.config["ATRIUM"], backup_dir, progress=_progress)
     except BackupError as exc:
+        # Into the database as it now is: the one kept when the restore refused, or the restored one.
+        _record_whole_install("residency.restore", backup_dir, "failed", {"reason": str(exc)})
         fail(str(exc))
+    # After the restore, so the entry lands in the restored database, which is the one that stays.
+    _record_whole_install("residency.restore", backup_dir, "ok",
+                          {"database": result.database, "schema_version": result.schema_version,
+                           "migrated_to": result.migrated_to, "files": result.files})
     migrated = (f", then migrated to schema version {result.migrated_to}" if result.migrated_to is not None else "")
     emit(as_json, {"database": result.database, "schema_version": result.schema_version,
                    "migrated_to": result.migrated_to, "files": result.files},
          [f"restored the {result.database} database at schema version {result.schema_version}{migrated}"
           f" and {result.files} files"])
+
+
+def _record_whole_install(action: str, where: str, outcome: str, changes: dict) -> None:
+    """Audit a backup or restore; one of an install not yet upgraded (or a restore whose migration failed)
+    finds no audit log to write to, and says so."""
+    if log_exists():
+        record(action, target=Target("backup", label=where), outcome=outcome, changes=changes)
+    else:
+        click.echo("note: this database has no audit log yet (run `atrium db upgrade`); the "
+                   f"{action.split('.')[1]} is not in it", err=True)

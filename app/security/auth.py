@@ -35,6 +35,8 @@ def authenticate(tenant: Tenant, login: str, password: str, address: str, rules)
     if wait:
         raise LoginRefused("throttled", wait)
     person = TenantScope(tenant).select(Person).where(Person.login == login).first()
+    if person is not None and person.is_integration:
+        person = None   # an integration acts through its API tokens only; to the login form it does not exist
     if person is not None and person.source == "directory":
         try:
             ok = person.is_active and check_directory_password(tenant, person, password)

@@ -8,7 +8,8 @@ import secrets
 import peewee
 from flask_babel import lazy_gettext as _l
 
-from app.db import utcnow
+from app.audit import record
+from app.db import db, utcnow
 from app.org.models import Person
 from app.tenancy.models import Tenant, TenantModel
 from app.tenancy.scope import TenantScope
@@ -20,6 +21,7 @@ SCOPES = {
     "messages:write": _l("Post messages, mark them read"),
     "dings:write": _l("Send and confirm DINGs"),
     "announcements:read": _l("Read and confirm announcements"),
+    "announcements:write": _l("Publish announcements (as far as the owner may)"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366
@@ -58,9 +60,13 @@ def create_token(person: Person, name, scopes: list[str], days) -> tuple[ApiToke
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError("days", _l("Between 1 and %(n)d days.", n=MAX_DAYS))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.create(tenant=person.tenant_id, person=person, name=name, prefix=secret[:10],
-                            token_hash=_hash(secret), scopes=" ".join(chosen),
-                            expires_at=utcnow() + datetime.timedelta(days=days))
+    with db.atomic():
+        token = ApiToken.create(tenant=person.tenant_id, person=person, name=name, prefix=secret[:10],
+                                token_hash=_hash(secret), scopes=" ".join(chosen),
+                                expires_at=utcnow() + datetime.timedelta(days=days))
+        record("integration.token_create" if person.is_integration else "token.create", target=token,
+               tenant=person.tenant, changes={"after": {"name": name, "owner": person.login, "scopes": chosen,
+                                                        "expires_at": token.expires_at}})
     return token, secret
 
 
@@ -82,9 +88,15 @@ def authenticate_token(tenant: Tenant, secret: str) -> ApiToken | None:
 
 
 def revoke_token(token: ApiToken) -> None:
+    """Stop a token from working, now and for good (revoking it again changes nothing)."""
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        token.save()
+        owner = Person.get_by_id(token.person_id)
+        with db.atomic():
+            token.revoked_at = utcnow()
+            token.save()
+            record("integration.token_revoke" if owner.is_integration else "token.revoke", target=token,
+                   tenant=owner.tenant, changes={"before": {"revoked_at": None},
+                                                 "after": {"revoked_at": token.revoked_at}})
 
 
 def tokens_of(person: Person):

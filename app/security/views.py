@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.audit import Actor, record
 from app.org.service import set_password
 from app.security.auth import (LoginRefused, authenticate, client_address, end_session, login_required,
                                login_rules, safe_next, start_session)
@@ -25,6 +26,11 @@ def login():
             person = authenticate(g.tenant, login_name, request.form.get("password") or "",
                                   client_address(), login_rules())
         except LoginRefused as refused:
+            if refused.reason != "empty":
+                # The login name tried, never the password; throttled attempts were refused before any check.
+                record("login.failed", actor=Actor(None, login_name.lower() or "?"),
+                       outcome="refused" if refused.reason == "throttled" else "failed",
+                       changes={"reason": refused.reason})
             if refused.reason == "empty":
                 error, status = _("Enter your login name and password."), 400
             elif refused.reason == "throttled":
@@ -36,6 +42,7 @@ def login():
                 error, status = _("The login name or password is not correct."), 401
         else:
             start_session(person)
+            record("login.success", actor=person, target=person)
             if person.must_change_password:
                 return redirect(url_for("auth.password"))
             return redirect(safe_next(request.args.get("next")) or url_for("org.home"))
@@ -47,6 +54,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     """End the session."""
+    if g.person is not None:
+        record("login.logout", target=g.person)
     end_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

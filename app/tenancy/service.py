@@ -7,6 +7,7 @@ from typing import Iterable
 
 from flask_babel import lazy_gettext as _l
 
+from app.audit import difference, record
 from app.config import LOCALES
 from app.db import db
 from app.residency import blobs
@@ -73,7 +74,13 @@ def create_tenant(slug: str, name: str, hosts: Iterable[str] = (), *, is_default
                                blob_store=store)
         for host in host_list:
             TenantHost.create(tenant=tenant, host=host)
+        record("tenant.create", target=tenant, changes={"after": _tenant_facts(tenant)})
     return tenant
+
+
+def _tenant_facts(tenant: Tenant) -> dict:
+    return {"slug": tenant.slug, "name": tenant.name, "hosts": tenant.host_names(), "default": tenant.is_default,
+            "default_locale": tenant.default_locale, "timezone": tenant.timezone, "blob_store": tenant.blob_store}
 
 
 def update_tenant(tenant: Tenant, name: str, hosts: Iterable[str], locale: str | None, timezone: str | None) -> Tenant:
@@ -81,6 +88,7 @@ def update_tenant(tenant: Tenant, name: str, hosts: Iterable[str], locale: str |
     name, locale, timezone = _clean_settings(name, locale, timezone)
     host_list = clean_hosts(hosts, tenant)
     with db.atomic():
+        before = _tenant_facts(tenant)
         tenant.name, tenant.default_locale, tenant.timezone = name, locale, timezone
         tenant.save()
         TenantHost.delete().where((TenantHost.tenant == tenant) & TenantHost.host.not_in(host_list or [""])).execute()
@@ -88,6 +96,9 @@ def update_tenant(tenant: Tenant, name: str, hosts: Iterable[str], locale: str |
         for host in host_list:
             if host not in existing:
                 TenantHost.create(tenant=tenant, host=host)
+        after = _tenant_facts(tenant)
+        if after != before:
+            record("tenant.update", target=tenant, tenant=tenant, changes=difference(before, after))
     return tenant
 
 

@@ -59,7 +59,7 @@ def tenants():
             return redirect(url_for("tenants.tenants"))
     rows = []
     for tenant in Tenant.select().order_by(Tenant.slug):
-        count = TenantScope(tenant).select(Person).where(Person.is_active == True).count()  # noqa: E712
+        count = TenantScope(tenant).select(Person).where(Person.in_directory()).count()
         rows.append((tenant, tenant.host_names(), count))
     return render_template("admin/tenants.html", rows=rows, error=error, locales=LOCALES,
                            form=request.form if error else None), (400 if error else 200)

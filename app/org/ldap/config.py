@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from ldap3.utils.dn import parse_dn
 
+from app.audit import difference, record
 from app.db import db, utcnow
 from app.org.ldap.models import DirectoryConfig
 from app.org.ldap.presets import DEPARTMENT_SOURCES, MAPPING_KEYS, PRESET_NAMES, PRESETS, SECURITY_MODES, Preset
@@ -252,6 +253,7 @@ def save_config(tenant: Tenant, values: Mapping[str, Any], *, new_bind_password:
         raise ValidationError("bind_password", _l("Give the bind password or a file holding it, not both."))
     with db.atomic():
         config = get_config(tenant) or DirectoryConfig(tenant=tenant)
+        before = _audited_settings(config) if config.id else {}
         previous = (config.preset, config.department_source, config.server_uris, config.user_base_dns)
         for key, value in cleaned.items():
             setattr(config, key, value)
@@ -264,7 +266,21 @@ def save_config(tenant: Tenant, values: Mapping[str, Any], *, new_bind_password:
             config.high_water_mark = None
         config.updated_at = utcnow()
         config.save()
+        after = _audited_settings(config)
+        if new_bind_password:
+            after["bind_password"] = "new"   # redacted in the log, which shows only that it changed
+        if after != before:
+            record("directory.config", target=config, tenant=tenant, changes=difference(before, after))
     return config
+
+
+def _audited_settings(config: DirectoryConfig) -> dict[str, Any]:
+    """The settings as the audit log compares them: what people set, not what the sync keeps up to date."""
+    shown = describe_config(config)
+    shown["bind_password"] = "stored" if config.bind_password_encrypted else None
+    for kept_by_sync in ("high_water_mark", "last_full_sync_at"):
+        shown.pop(kept_by_sync)
+    return shown
 
 
 def settings_from_toml(path: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Callable
 import peewee
 from flask_babel import lazy_gettext as _l
 
+from app.audit import DIRECTORY_SYNC, record
 from app.db import db, utcnow
 from app.chat.service import sync_department_groups
 from app.org.ldap.apply import apply_plan
@@ -143,10 +144,12 @@ def run_sync(tenant: Tenant, *, kind: str = "full", dry_run: bool = False, force
     except DirectoryFailure as failure:
         log.warning("directory sync of tenant %s failed: %s", tenant.slug, failure.reason())
         _finish(run, "failed", started, reason=failure.reason())
+        _audit(tenant, run, started_by)
         return SyncResult(run)
     except peewee.DatabaseError as exc:
         log.error("directory sync of tenant %s failed in the database: %s", tenant.slug, type(exc).__name__)
         _finish(run, "failed", started, reason=type(exc).__name__)
+        _audit(tenant, run, started_by)
         return SyncResult(run)
     status = "aborted" if guard and not force else "ok"
     photos = None
@@ -157,9 +160,29 @@ def run_sync(tenant: Tenant, *, kind: str = "full", dry_run: bool = False, force
         plan.problems.extend(photos.problems)
     _finish(run, status, started, plan=plan, guard=guard, photos=photos,
             reason="guard" if status == "aborted" else None)
+    _audit(tenant, run, started_by)
     log.info("directory sync of tenant %s (%s%s): %s %s", tenant.slug, kind, ", dry run" if dry_run else "",
              status, run.counts)
     return SyncResult(run, plan, guard, photos)
+
+
+def _audit(tenant: Tenant, run: SyncRun, started_by: Person | None) -> None:
+    """One audit entry per run, with its counts: by the schedule, an admin, or the command line."""
+    actor = DIRECTORY_SYNC if run.origin == "schedule" else started_by
+    record("directory.sync", target=run, tenant=tenant, actor=actor,
+           outcome={"ok": "ok", "aborted": "refused"}.get(run.status, "failed"),
+           changes={"kind": run.kind, "dry_run": run.dry_run, "forced": run.forced, "status": run.status,
+                    "reason": run.reason, "counts": json.loads(run.counts)})
+
+
+def record_directory_test(tenant: Tenant, config: DirectoryConfig, *, report=None, failure=None) -> None:
+    """Audit a connection test: what it found, or the kind of failure (never the directory's error text)."""
+    if failure is not None:
+        changes = {"error": failure.kind, "error_class": failure.error_class}
+    else:
+        changes = {"server": report.server, "people": report.people, "departments": report.departments}
+    record("directory.test", target=config, tenant=tenant, outcome="ok" if failure is None else "failed",
+           changes=changes)
 
 
 def scheduled_tenants() -> list[Tenant]:

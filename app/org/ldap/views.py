@@ -11,7 +11,7 @@ from app.org.ldap.directory import DirectoryFailure, check_connection
 from app.org.ldap.models import DirectoryConfig, SyncRun
 from app.org.ldap.presets import DEPARTMENT_SOURCES, MAPPING_KEYS, PRESET_NAMES, PRESETS, SECURITY_MODES
 from app.org.ldap.read import problem_text
-from app.org.ldap.sync import DirectoryNotConfigured, guard_text, run_sync
+from app.org.ldap.sync import DirectoryNotConfigured, guard_text, record_directory_test, run_sync
 from app.pagination import paginate
 from app.security.auth import admin_required
 from app.validation import ValidationError
@@ -80,6 +80,7 @@ def test():
     try:
         report = check_connection(config)
     except DirectoryFailure as failure:
+        record_directory_test(g.tenant, config, failure=failure)
         messages = {
             "unreachable": _("Cannot reach the directory server (%(error)s).", error=failure.error_class),
             "credentials": _("The directory refused the bind DN or password."),
@@ -89,6 +90,7 @@ def test():
         }
         flash(messages.get(failure.kind, _("The directory failed: %(reason)s", reason=failure.reason())), "error")
     else:
+        record_directory_test(g.tenant, config, report=report)
         flash(_("Connected to %(server)s: %(people)d people and %(departments)d departments found.",
                 server=report.server, people=report.people, departments=report.departments), "success")
     return redirect(url_for("directory.settings"))
