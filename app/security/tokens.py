@@ -20,6 +20,9 @@ SCOPES = {
     "messages:write": _l("Post messages, mark them read"),
     "dings:write": _l("Send and confirm DINGs"),
     "announcements:read": _l("Read and confirm announcements"),
+    "contacts:read": _l("Read the external contacts I may see"),
+    "contacts:write": _l("Add and change external contacts and their history"),
+    "switchboard:route": _l("Route incoming calls and record call attempts (admins only)"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366
