@@ -601,9 +601,10 @@ def share_contact(tenant: Tenant, actor: Person, contact: Contact, person_id) ->
         raise ValidationError("person", _l("%(name)s is responsible for this contact already.",
                                            name=person.display_name))
     with db.atomic():
-        added = ContactShare.insert(tenant=tenant.id, contact=contact.id, person=person.id, shared_by=actor.id,
-                                    created_at=utcnow()).on_conflict_ignore().execute()
-        if added:
+        if not (TenantScope(tenant).select(ContactShare)
+                .where((ContactShare.contact == contact.id) & (ContactShare.person == person.id)).exists()):
+            ContactShare.insert(tenant=tenant.id, contact=contact.id, person=person.id, shared_by=actor.id,
+                                created_at=utcnow()).on_conflict_ignore().execute()
             _announce_share(tenant, contact, person, actor)
     return person
 
