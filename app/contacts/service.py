@@ -343,7 +343,7 @@ def clean_tag_name(value, field_name: str = "tags") -> str:
 def _clean_kind(value) -> str:
     if value in (None, ""):
         return "customer"
-    if value not in KINDS:
+    if not isinstance(value, str) or value not in KINDS:
         raise ValidationError("kind", _l("Choose customer, supplier or partner."))
     return value
 
@@ -418,6 +418,9 @@ FIELDS = ("name", "kind", "company", "title", "email", "phones", "tags", "owner"
 def clean_contact(tenant: Tenant, actor: Person, data, code: str | None = None) -> CleanContact:
     """Check a contact's fields (a mapping); ValidationError on the first problem."""
     code = code or country_code(tenant)
+    for key in ("name", "company", "title", "email"):
+        if data.get(key) is not None and not isinstance(data.get(key), str):
+            raise ValidationError(key, _l("Give this as text."))
     return CleanContact(
         name=clean_text(data.get("name"), "name", required=True, max_length=200),
         kind=_clean_kind(data.get("kind")),
