@@ -137,7 +137,7 @@ def stand_in_for(tenant: Tenant, owner_id: int, now: datetime.datetime | None = 
 
 
 def stand_ins_of(tenant: Tenant, person: Person, now: datetime.datetime | None = None) -> list[StandIn]:
-    """Stand-ins not yet over where the person is the owner or the delegate, soonest first."""
+    """Stand-ins not yet over where the person is the owner, the delegate or who arranged it, soonest first."""
     now = now or utcnow()
     return list(TenantScope(tenant).select(StandIn)
                 .where(((StandIn.owner == person.id) | (StandIn.delegate == person.id) | (StandIn.created_by == person.id))
@@ -295,8 +295,8 @@ def search_contacts(tenant: Tenant, person: Person, q: str | None = None, *, kin
     text = unicodedata.normalize("NFKC", (q or "").strip())[:100].lower()
     if text:
         condition = Contact.search_key.contains(text)
-        digits = re.sub(r"[^0-9]", "", text)
-        if len(digits) >= 4 and len(digits) >= len(text.replace(" ", "")) - 2:
+        digits = re.sub(r"[^0-9]", "", text).lstrip("0")    # a trunk 0 is not in the stored digits
+        if len(digits) >= 4 and len(digits) >= len(text.replace(" ", "")) - 3:
             condition |= Contact.id.in_(ContactPhone.select(ContactPhone.contact).where(
                 (ContactPhone.tenant == tenant) & ContactPhone.normalized.contains(digits)))
         query = query.where(condition)
@@ -655,10 +655,12 @@ def parse_moment(value, zone: datetime.tzinfo, now: datetime.datetime, field_nam
     if isinstance(value, datetime.datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
     else:
-        try:
-            moment = datetime.datetime.fromisoformat(value.strip()) if isinstance(value, str) and len(value) <= 40 else None
-        except ValueError:
-            moment = None
+        moment = None
+        if isinstance(value, str) and len(value) <= 40:
+            try:
+                moment = datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
         if moment is None:
             raise ValidationError(field_name, _l("Give a date and time like 2025-03-01 09:30."))
         if moment.tzinfo is None:
@@ -833,8 +835,8 @@ def _announce_new_owner(tenant: Tenant, new_owner: Person, actor: Person, contac
     """Contacts were handed to a new responsible employee."""
     if new_owner.id == actor.id:
         return
-    publish(tenant, "contact_owner", {"count": len(contacts), "by": actor.display_name,
-                                      "url": contact_url(contacts[0].id) if len(contacts) == 1 else "/contacts/?which=mine"},
+    url = contact_url(contacts[0].id) if len(contacts) == 1 else "/contacts/?which=mine"
+    publish(tenant, "contact_owner", {"count": len(contacts), "by": actor.display_name, "url": url},
             person=new_owner.id)
 
 
@@ -870,7 +872,8 @@ COLUMNS = {
 KIND_WORDS = {"customer": "customer", "客户": "customer", "supplier": "supplier", "供应商": "supplier",
               "partner": "partner", "合作伙伴": "partner"}
 TEMPLATE_CSV = ("name,company,kind,title,email,phones,tags,owner,note\r\n"
-                "Wang Fang,Example Trading Co.,customer,Buyer,wang.fang@example.com,+86 138 0013 8000,Key account;North region,,Met at the trade fair\r\n")
+                "Wang Fang,Example Trading Co.,customer,Buyer,wang.fang@example.com,+86 138 0013 8000,"
+                "Key account;North region,,Met at the trade fair\r\n")
 
 
 @dataclass
@@ -919,7 +922,8 @@ def start_import(tenant: Tenant, person: Person, filename, data: bytes, now: dat
     now = now or utcnow()
     name = (clean_text((filename or "contacts.csv")[:200], "file", max_length=200) or "contacts.csv")
     with db.atomic():
-        ContactImport.delete().where((ContactImport.tenant == tenant) & (ContactImport.created_at < now - IMPORT_KEEP)).execute()
+        ContactImport.delete().where((ContactImport.tenant == tenant)
+                                     & (ContactImport.created_at < now - IMPORT_KEEP)).execute()
         return ContactImport.create(tenant=tenant, person=person, filename=name, content=text, created_at=now)
 
 

@@ -10,7 +10,7 @@ from app import navigation
 from app.contacts import service
 from app.contacts.models import KINDS, PHONE_LABELS, Contact
 from app.contacts.service import (FILTERS, KIND_NAMES, LABEL_NAMES, MAX_PHONES, USER_KINDS, Access, contact_for,
-                                  may_arrange_for, may_hand_over, pending_handovers)
+                                  may_hand_over, pending_handovers)
 from app.org.models import Person
 from app.org.status import person_zone
 from app.pagination import paginate
@@ -260,8 +260,11 @@ def stand_in():
             flash(_("%(name)s stands in during the leave.", name=delegate.display_name), "success")
             return redirect(url_for("contacts.stand_in"))
     colleagues = list(_colleagues())
-    owners = [p for p in colleagues if p.id == g.person.id or may_arrange_for(g.tenant, g.person, p)] \
-        if not g.person.is_admin else colleagues
+    if g.person.is_admin:
+        owners = colleagues
+    else:   # myself and the people below me in the manager chain
+        below = {pid for (pid,) in service.reports_query(g.tenant, g.person).tuples()}
+        owners = [p for p in colleagues if p.id == g.person.id or p.id in below]
     current = service.stand_ins_of(g.tenant, g.person)
     people = service.people_by_id(g.tenant, [s.owner_id for s in current] + [s.delegate_id for s in current])
     return render_template("contacts/stand_in.html", error=error, form=request.form, owners=owners,
@@ -296,8 +299,9 @@ def handover(person_id: int):
             error = exc
         else:
             new_owner = g.scope.get_or_404(Person, int(request.form["owner"]))
-            flash(_("%(n)d contacts of %(old)s are now with %(new)s.", n=count, old=departed.display_name,
-                    new=new_owner.display_name), "success")
+            flash(ngettext("%(num)d contact of %(old)s is now with %(new)s.",
+                           "%(num)d contacts of %(old)s are now with %(new)s.", count, old=departed.display_name,
+                           new=new_owner.display_name), "success")
             return redirect(url_for("contacts.index"))
     contacts = list(g.scope.select(Contact).where(Contact.owner == departed.id).order_by(Contact.name))
     return render_template("contacts/handover.html", departed=departed, contacts=contacts, error=error,
@@ -345,7 +349,7 @@ def import_preview(import_id: int):
     if request.method == "POST":
         preview, count = service.run_import(g.tenant, g.person, upload)
         if count:
-            flash(_("%(n)d contacts are imported.", n=count), "success")
+            flash(ngettext("%(num)d contact is imported.", "%(num)d contacts are imported.", count), "success")
             return redirect(url_for("contacts.index", which="mine"))
         status = 400
     else:

@@ -54,7 +54,6 @@ STEP_TEXTS = {
     "owner_on_leave": _l("%(name)s, who is responsible, is on leave until %(until)s."),
     "owner_off_work": _l("%(name)s, who is responsible, is off work now."),
     "owner": _l("%(name)s is responsible for %(contact)s."),
-    "not_needed": _l("Not needed: %(name)s is available."),
     "delegate": _l("%(delegate)s stands in for %(name)s until %(until)s."),
     "delegate_left": _l("%(delegate)s, who stands in for %(name)s, has left the company."),
     "delegate_off_work": _l("%(delegate)s, who stands in for %(name)s, is off work now."),

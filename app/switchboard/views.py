@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.contacts.models import Contact
 from app.contacts.service import country_code, people_by_id, set_country_code
@@ -56,7 +57,8 @@ def set_code():
         changed = set_country_code(g.tenant, request.form.get("country_code"))
     except ValidationError as exc:
         return _page(exc)
-    flash(_("The country code is saved; %(n)d stored numbers changed.", n=changed), "success")
+    flash(ngettext("The country code is saved; %(num)d stored number changed.",
+                   "The country code is saved; %(num)d stored numbers changed.", changed), "success")
     return redirect(url_for("switchboard.index"))
 
 

@@ -123,7 +123,8 @@ def test_scopes_visibility_and_tenants(client, team, tokens, other_tenant):
     _t, no_contacts = create_token(team["li"], "dir", ["directory:read"], 1)
     assert call(client, "get", "/contacts", no_contacts).status_code == 403
     # Someone it is not shared with: 404 for reading and writing, as if it did not exist.
-    for method, path, body in (("get", f"/contacts/{contact.id}", None), ("patch", f"/contacts/{contact.id}", {"title": "x"}),
+    for method, path, body in (("get", f"/contacts/{contact.id}", None),
+                               ("patch", f"/contacts/{contact.id}", {"title": "x"}),
                                ("get", f"/contacts/{contact.id}/interactions", None),
                                ("post", f"/contacts/{contact.id}/interactions", {"kind": "note", "body": "x"})):
         response = call(client, method, path, tokens["sun"], json=body) if body else call(client, method, path,

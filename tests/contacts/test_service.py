@@ -44,7 +44,8 @@ def test_a_new_contact_has_its_fields_phones_tags_owner_and_a_first_history_entr
     assert (entry.kind, entry.author_id, service.system_facts(entry)["owner"]["name"]) == ("created", team["li"].id,
                                                                                           "李娜")
     # Found by pinyin, company, email and phone digits.
-    for q in ("wangfang", "wf", "example trading", "wang.fang@", "13800138000", "6552 9988", "shili"):
+    for q in ("wangfang", "wf", "example trading", "wang.fang@", "13800138000", "6552 9988", "010 6552 9988",
+              "shili"):
         assert [c.id for c in service.search_contacts(team["tenant"], team["li"], q)] == [contact.id], q
     assert list(service.search_contacts(team["tenant"], team["li"], "nobody")) == []
 

@@ -216,8 +216,9 @@ def hostile_texts():
 @pytest.mark.parametrize("text", hostile_texts())
 def test_hostile_texts_render_inert(app, team, text):
     try:
+        tag = text[:40].replace(",", " ").replace(";", " ")
         contact = service.create_contact(team["tenant"], team["li"], {"name": text[:200], "company": text[:200],
-                                                                      "tags": [text[:40].replace(",", " ").replace(";", " ")]})
+                                                                      "tags": [tag]})
     except ValidationError:      # refused outright (control characters): that is inert too
         contact = add_contact(team, name="Plain")
     service.add_interaction(team["tenant"], team["li"], contact, "note", text)
