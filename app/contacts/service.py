@@ -814,11 +814,16 @@ def hand_over_departed(tenant: Tenant, actor: Person, departed_id, new_owner_id,
 
 @on_deactivation
 def offer_handovers(tenant: Tenant, person_ids: list[int]) -> None:
-    """Offer each deactivated owner's contacts to their nearest active manager (or the admins) at once."""
+    """Offer each deactivated owner's contacts to their nearest active manager (or the admins) at once; handovers
+    that waited with one of the deactivated people move up to the next manager, who is offered them too."""
+    leaving = set(person_ids)
     counts = departed_owners(tenant)
-    for departed in people_by_id(tenant, [pid for pid in person_ids if pid in counts]).values():
-        heir = successor(tenant, departed)
-        _offer_handover_to_manager(tenant, departed, [heir] if heir else admins(tenant), counts[departed.id])
+    for departed in people_by_id(tenant, counts).values():
+        chain = manager_chain(tenant, departed.id)
+        held_by = next((m for m in chain if m.is_active or m.id in leaving), None)
+        if departed.id in leaving or (held_by is not None and held_by.id in leaving):
+            heir = next((m for m in chain if m.is_active), None)
+            _offer_handover_to_manager(tenant, departed, [heir] if heir else admins(tenant), counts[departed.id])
 
 
 # --- live updates, one function per occasion (where notifications will be sent from as well) ----------

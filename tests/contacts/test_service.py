@@ -283,6 +283,21 @@ def test_with_no_active_manager_the_admins_are_offered_it_and_reactivation_withd
     assert service.successor(team["tenant"], team["li"]).login == "chen"
 
 
+def test_when_the_manager_holding_a_handover_leaves_the_next_one_up_is_offered_it(team):
+    add_contact(team, "li", "Li's")
+    deactivate_person(team["li"])
+    add_contact(team, "zhao", "Zhao's", phones=["13900139000"])
+    deactivate_person(team["zhao"])          # held by Wang too, who is still there
+    assert [(e[1], e[3]["name"]) for e in events("contact_handover")] == [(team["wang"].id, "李娜"),
+                                                                          (team["wang"].id, "赵磊")]
+    deactivate_person(team["wang"])          # owns nothing, but held both
+    offered = [(e[1], e[3]["name"]) for e in events("contact_handover")][2:]
+    assert sorted(offered) == [(team["chen"].id, "李娜"), (team["chen"].id, "赵磊")]
+    assert [p.departed.login for p in service.pending_handovers(team["tenant"], team["chen"])] == ["li", "zhao"]
+    deactivate_person(team["sun"])           # unrelated: offers nothing again
+    assert len(events("contact_handover")) == 4
+
+
 def test_deactivating_someone_without_contacts_offers_nothing(team):
     deactivate_person(team["zhao"])
     assert events("contact_handover") == []
