@@ -54,8 +54,9 @@ def _contact_or_404(contact_id: int) -> tuple[Contact, Access]:
 
 def _form_data(form) -> dict:
     """A contact's fields from the form, as the service takes them."""
-    phones = [{"label": label, "number": number}
-              for label, number in zip(form.getlist("phone_label"), form.getlist("phone"))]
+    labels = form.getlist("phone_label")
+    phones = [{"label": labels[i] if i < len(labels) else "mobile", "number": number}
+              for i, number in enumerate(form.getlist("phone"))]
     tags = form.getlist("tags") + service.split_list(form.get("custom_tags"))
     data = {"name": form.get("name"), "kind": form.get("kind"), "company": form.get("company"),
             "title": form.get("title"), "email": form.get("email"), "phones": phones, "tags": tags}
