@@ -60,6 +60,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.audit import views as audit_views
     from app.chat import views as chat_views
     from app.chat.service import ChatRules
+    from app.contacts import api as contacts_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.contacts import views as contacts_views
     from app.ding import api as ding_api  # noqa: F401 - adds its routes to the API blueprint
     from app.ding import views as ding_views
     from app.events import views as event_views
@@ -69,6 +71,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.org import views as org_views
     from app.security import admin as security_admin
     from app.security import views as security_views
+    from app.switchboard import api as switchboard_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.switchboard import views as switchboard_views
     from app.tenancy import views as tenancy_views
     app.register_blueprint(security_views.bp)
     app.register_blueprint(org_views.bp)
@@ -80,6 +84,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(ding_views.bp)
     app.register_blueprint(announce_views.bp)
     app.register_blueprint(event_views.bp)
+    app.register_blueprint(contacts_views.bp)
+    app.register_blueprint(switchboard_views.bp)
     app.register_blueprint(api_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(security_admin.bp)

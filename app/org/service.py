@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 import peewee
 from flask_babel import lazy_gettext as _l
@@ -230,6 +230,22 @@ def _check_not_last_admin(person: Person) -> None:
         raise ValidationError("role", _l("The tenant must keep at least one active admin."))
 
 
+_deactivation_listeners: list[Callable[[Tenant, list[int]], None]] = []
+
+
+def on_deactivation(listener: Callable[[Tenant, list[int]], None]):
+    """Register a function called with (tenant, person ids) inside the transaction that deactivates people,
+    whether an admin or the directory sync does it (features hand over what the people leave behind)."""
+    _deactivation_listeners.append(listener)
+    return listener
+
+
+def announce_deactivations(tenant: Tenant, person_ids: list[int]) -> None:
+    """Tell the registered features that these people were deactivated; the caller holds the transaction."""
+    for listener in _deactivation_listeners:
+        listener(tenant, person_ids)
+
+
 def deactivate_person(person: Person, by: str = "admin") -> None:
     """Stop a person from logging in, ending their open sessions at once; their data stays."""
     if person.is_admin:
@@ -244,6 +260,7 @@ def deactivate_person(person: Person, by: str = "admin") -> None:
         publish(person.tenant_id, "session_revoked", {}, person=person)  # live streams close at once
         record("person.deactivate", target=person, tenant=person.tenant,
                changes=difference(before, {"is_active": False, "deactivated_by": by}))
+        announce_deactivations(person.tenant, [person.id])
 
 
 def reactivate_person(person: Person) -> None:

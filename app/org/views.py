@@ -21,10 +21,11 @@ navigation.register("people", "org.people", _l("People"))
 @bp.route("/")
 @login_required
 def home():
-    """The person's own profile and the department tree."""
+    """The person's own profile, what waits for them, and the department tree."""
     index = OrgIndex(g.tenant)
     return render_template("home.html", person=g.person, index=index, tree=index.tree(),
-                           departments=_departments_of(g.person, index), photo=photo_blob(g.tenant, g.person.id))
+                           departments=_departments_of(g.person, index), photo=photo_blob(g.tenant, g.person.id),
+                           todos=navigation.todos(g.tenant, g.person))
 
 
 @bp.route("/people")

@@ -22,6 +22,9 @@ SCOPES = {
     "dings:write": _l("Send and confirm DINGs"),
     "announcements:read": _l("Read and confirm announcements"),
     "announcements:write": _l("Publish announcements (as far as the owner may)"),
+    "contacts:read": _l("Read the external contacts I may see"),
+    "contacts:write": _l("Add and change external contacts and their history"),
+    "switchboard:route": _l("Route incoming calls and record call attempts (admins only)"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366

@@ -179,6 +179,11 @@
       if (handler) { handler(JSON.parse(event.data)); }
     });
   });
+  // A feature's own script listens for its kinds of event: window.atriumLive.listen(kind, handler).
+  window.atriumLive.listen = function (kind, handler) {
+    handlers[kind] = handler;
+    source.addEventListener(kind, function (event) { handlers[kind](JSON.parse(event.data)); });
+  };
 
   if (chat) {
     refreshReceipts();

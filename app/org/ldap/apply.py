@@ -11,6 +11,7 @@ from app.events import publish
 from app.org.ldap.models import DirectoryEntry
 from app.org.ldap.plan import Existing, SyncPlan
 from app.org.models import Department, Membership, Person
+from app.org.service import announce_deactivations
 from app.search import person_search_key
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
@@ -102,6 +103,8 @@ def apply_plan(tenant: Tenant, plan: SyncPlan, existing: Existing) -> None:
                       updated_at=now).where((Person.tenant == tenant) & Person.id.in_(list(chunk))).execute()
         for pid in chunk:
             publish(tenant, "session_revoked", {}, person=pid)
+    if plan.deactivations:
+        announce_deactivations(tenant, [pid for pid, *_rest in plan.deactivations])
     for chunk in _chunks([pid for pid, *_rest in plan.reactivations]):
         Person.update(is_active=True, deactivated_by=None, updated_at=now).where(
             (Person.tenant == tenant) & Person.id.in_(list(chunk))).execute()
