@@ -20,6 +20,10 @@ SCOPES = {
     "messages:write": _l("Post messages, mark them read"),
     "dings:write": _l("Send and confirm DINGs"),
     "announcements:read": _l("Read and confirm announcements"),
+    "tasks:read": _l("Read the tasks I have and gave"),
+    "tasks:write": _l("Give tasks, report progress, comment and remind"),
+    "circle:read": _l("Read the work circle"),
+    "circle:write": _l("Post, like and comment in the work circle"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366
