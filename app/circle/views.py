@@ -48,7 +48,8 @@ def _feed(form=None, error=None, status: int = 200):
     page = paginate(posts_for(g.tenant, g.person), request.args.get("page"), PER_PAGE)
     index = OrgIndex(g.tenant)
     form = form if form is not None else {}
-    return render_template("circle/index.html", page=page, shown=details(page.items, g.person), dept_names=_names(index),
+    return render_template("circle/index.html", page=page, shown=details(page.items, g.person),
+                           dept_names=_names(index),
                            departments=_departments(index), form=form, error=error,
                            chosen=set(form.getlist("departments")) if hasattr(form, "getlist") else set(),
                            render_text=render_text, may_delete_post=may_delete_post,

@@ -465,7 +465,10 @@ def set_progress(tenant: Tenant, person: Person, task_id, status=None, percent=N
         raise PermissionError(task_id)
     if task.status == "cancelled" and not may_change(task, person):
         raise ValidationError("status", _l("This task is cancelled."))
-    new_status, new_percent = _next_state(task, status, _percent(percent))
+    percent = _percent(percent)
+    if status == task.status and percent is not None and percent != task.percent:
+        status = None   # a form sends the status it showed: only the percent was changed
+    new_status, new_percent = _next_state(task, status, percent)
     text = _clean_long(note, "note", MAX_COMMENT_LENGTH, required=False)
     if (new_status, new_percent) == (task.status, task.percent) and not text:
         raise ValidationError("percent", _l("Change the status or the progress, or write a note."))

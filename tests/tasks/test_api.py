@@ -102,7 +102,8 @@ def test_bad_filters_progress_and_comments_are_refused(client, team, tokens):
         response = call(client, "get", f"/tasks?{query}", tokens["li"])
         openapi.check(response, "/tasks")
         assert response.status_code == 400, query
-    task_id = call(client, "post", "/tasks", tokens["wei"], json={"title": "ok", "assignees": [team["li"].id]}).json["id"]
+    task_id = call(client, "post", "/tasks", tokens["wei"],
+                   json={"title": "ok", "assignees": [team["li"].id]}).json["id"]
     for body in ({"percent": 101}, {"status": "finished"}, {}, {"note": 7}):
         response = call(client, "post", f"/tasks/{task_id}/progress", tokens["li"], json=body)
         openapi.check(response, "/tasks/{task_id}/progress", "post")
@@ -120,7 +121,8 @@ def test_bad_filters_progress_and_comments_are_refused(client, team, tokens):
 
 
 def test_scopes_and_isolation(client, team, tokens, other_tenant):
-    task_id = call(client, "post", "/tasks", tokens["wei"], json={"title": "Private", "assignees": [team["li"].id]}).json["id"]
+    task_id = call(client, "post", "/tasks", tokens["wei"],
+                   json={"title": "Private", "assignees": [team["li"].id]}).json["id"]
     read_only = create_token(team["li"], "ro", ["tasks:read"], 30)[1]
     denied = call(client, "post", f"/tasks/{task_id}/comments", read_only, json={"text": "hi"})
     openapi.check(denied, "/tasks/{task_id}/comments", "post")

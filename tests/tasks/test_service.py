@@ -49,8 +49,8 @@ def test_giving_a_task_stores_it_and_tells_the_assignees(team):
     assert sorted(service.assignee_ids(task)) == sorted([team["li"].id, team["bob"].id])
     told = events(after=before)
     assert sorted(pid for _aud, pid, _p in told) == sorted([team["li"].id, team["bob"].id, team["wei"].id])
-    assert all(aud == "person" and p["action"] == "assigned" and p["by_name"] == "张伟" and p["url"] == f"/tasks/{task.id}"
-               for aud, _pid, p in told)
+    assert all(aud == "person" and p["action"] == "assigned" and p["by_name"] == "张伟"
+               and p["url"] == f"/tasks/{task.id}" for aud, _pid, p in told)
 
 
 @pytest.mark.parametrize("title, to, extra, field", [
@@ -150,7 +150,7 @@ def test_progress_follows_status_and_percent(team):
     t, li = team["tenant"], team["li"]
     task = give(team, to=("li", "bob"))
     before = latest_event()
-    task = service.set_progress(t, li, task.id, percent="40", note="Called the customer", now=NOW)
+    task = service.set_progress(t, li, task.id, "todo", percent="40", note="Called the customer", now=NOW)
     assert (task.status, task.percent, task.completed_at) == ("in_progress", 40, None)
     told = events(after=before)
     assert sorted(pid for _a, pid, _p in told) == sorted([team["wei"].id, li.id, team["bob"].id])
@@ -167,8 +167,10 @@ def test_progress_follows_status_and_percent(team):
     assert (task.status, task.percent) == ("done", 100)
     task = service.set_progress(t, li, task.id, note="Sent the invoice too", now=NOW)        # a note alone
     assert (task.status, task.percent) == ("done", 100)
+    task = service.set_progress(t, li, task.id, "done", "80", now=NOW)          # the form's status, a new percent
+    assert (task.status, task.percent, task.completed_at) == ("in_progress", 80, None)
     entries = service.timeline(task)
-    assert [e.author.display_name for e in entries][:1] == ["李娜"] and len(entries) == 6
+    assert [e.author.display_name for e in entries][:1] == ["李娜"] and len(entries) == 7
 
 
 @pytest.mark.parametrize("status, percent, note, field", [

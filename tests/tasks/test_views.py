@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from app.chat.service import create_group, direct_conversation, post_message
+from app.chat.service import create_group, post_message
 from app.db import utcnow
 from app.tasks import service
 from app.tasks.models import Task, TaskComment
