@@ -6,7 +6,8 @@ the task) and comment; the creator changes the task, cancels or deletes it, and
 chases the assignees ("remind now"), at most once every REMIND_MINUTES.
 
 Every change is announced live to the people involved through one `_announce_*`
-function per occasion; those are the places notifications hook in.
+function per occasion; those are the places notifications hook in. Each gets the
+people to tell, the actor left out (the actor's own other tabs follow anyway).
 """
 from __future__ import annotations
 
@@ -316,8 +317,12 @@ def task_payload(task: Task, action: str, by: Person, **extra) -> dict:
             "url": task_url(task.id), **extra}
 
 
+def _others(person_ids, by: Person) -> list[int]:
+    return [pid for pid in dict.fromkeys(person_ids) if pid != by.id]
+
+
 def _publish(tenant: Tenant, task: Task, action: str, by: Person, person_ids, **extra) -> None:
-    # The actor's own other tabs follow too, so the actor is always among those told.
+    # The actor's own other tabs follow too, so the actor is always among those the event reaches.
     payload = task_payload(task, action, by, **extra)
     for pid in dict.fromkeys([*person_ids, by.id]):
         publish(tenant, "task", payload, person=pid)
@@ -380,7 +385,7 @@ def create_task(tenant: Tenant, creator: Person, title, assignees, *, descriptio
                            due_at=due_at, source_message=message, created_at=now, updated_at=now)
         TaskAssignee.insert_many([{"tenant": tenant.id, "task": task.id, "person": p.id, "assigned_at": now}
                                   for p in people]).execute()
-        _announce_assigned(tenant, task, creator, [p.id for p in people])
+        _announce_assigned(tenant, task, creator, _others([p.id for p in people], creator))
     return task
 
 
@@ -417,10 +422,10 @@ def update_task(tenant: Tenant, person: Person, task_id, title, assignees, *, de
                                       for pid in added]).execute()
         task = Task.get_by_id(task.id)
         if added:
-            _announce_assigned(tenant, task, person, added)
+            _announce_assigned(tenant, task, person, _others(added, person))
         if removed:
-            _announce_unassigned(tenant, task, person, removed)
-        _announce_changed(tenant, task, person, [pid for pid in involved(task) if pid not in added])
+            _announce_unassigned(tenant, task, person, _others(removed, person))
+        _announce_changed(tenant, task, person, _others([pid for pid in involved(task) if pid not in added], person))
     return task
 
 
@@ -479,7 +484,7 @@ def set_progress(tenant: Tenant, person: Person, task_id, status=None, percent=N
         entry = TaskComment.create(tenant=tenant, task=task.id, author=person, text=text, status=new_status,
                                    percent=new_percent, created_at=now)
         task = Task.get_by_id(task.id)
-        _announce_progress(tenant, task, person, entry, involved(task))
+        _announce_progress(tenant, task, person, entry, _others(involved(task), person))
     return task
 
 
@@ -491,7 +496,7 @@ def add_comment(tenant: Tenant, person: Person, task_id, text, now: datetime.dat
     text = _clean_long(text, "text", MAX_COMMENT_LENGTH, required=True)
     with db.atomic():
         entry = TaskComment.create(tenant=tenant, task=task.id, author=person, text=text, created_at=now or utcnow())
-        _announce_comment(tenant, task, person, entry, involved(task))
+        _announce_comment(tenant, task, person, entry, _others(involved(task), person))
     return entry
 
 
@@ -526,4 +531,4 @@ def delete_task(tenant: Tenant, person: Person, task_id) -> None:
     people = involved(task)
     with db.atomic():
         Task.delete().where(Task.id == task.id).execute()
-        _announce_deleted(tenant, task, person, people)
+        _announce_deleted(tenant, task, person, _others(people, person))
