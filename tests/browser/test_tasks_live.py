@@ -1,8 +1,11 @@
 """A task in real browsers: made from a chat message, the assignee is told live on a phone, the creator sees the
 progress arrive live, and "remind now" reaches the assignee."""
+import datetime
+
 import pytest
 
 from app.chat import service as chat
+from app.db import utcnow
 from app.events import hub as hubmod
 from app.tasks.models import Task
 from tests.conftest import make_person
@@ -82,6 +85,15 @@ def test_a_task_from_a_message_live_on_both_sides(browser, live_server, pair, te
     page_wei.click("#comment-form button[type=submit]")
     page_li.locator("#task-timeline .message-body", has_text="Thanks <i>so far</i>").wait_for()
     page_li.screenshot(path=str(artifacts / "task-assignee-phone.png"))
+
+    # Past its due time, the task surfaces on Li's home page; the filtered list fits the phone.
+    Task.update(due_at=utcnow() - datetime.timedelta(hours=1)).where(Task.id == task.id).execute()
+    page_li.goto(f"{base}/")
+    page_li.locator("#overdue-tasks-card", has_text="Customer asks for the Q3 report").wait_for()
+    page_li.goto(f"{base}/tasks/?due=overdue&priority=high")
+    assert page_li.locator(f"[data-task='{task.id}'] .task-overdue").inner_text() == "Overdue"
+    assert page_li.evaluate("document.documentElement.scrollWidth") <= 390
+    page_li.screenshot(path=str(artifacts / "task-list-phone.png"), full_page=True)
     assert errors == []
     ctx_wei.close()
     ctx_li.close()
