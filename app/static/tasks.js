@@ -17,11 +17,12 @@
     });
   }
 
-  function statusText(holder, status) {
+  function statusText(status) {
+    var holder = document.getElementById("task-status-texts");
     var key = "text" + status.split("_").map(function (part) {
       return part.charAt(0).toUpperCase() + part.slice(1);
     }).join("");
-    return holder.dataset[key] || status;
+    return (holder && holder.dataset[key]) || status;
   }
 
   // In the person's own time zone, as the server renders times, not the browser's.
@@ -31,9 +32,9 @@
                                         {timeZone: document.body.dataset.timezone, dateStyle: "short", timeStyle: "short"});
   }
 
-  function setStatus(holder, badge, t) {
+  function setStatus(badge, t) {
     if (!badge) { return; }
-    badge.textContent = statusText(holder, t.status);
+    badge.textContent = statusText(t.status);
     badge.className = "badge task-status task-status-" + t.status;
   }
 
@@ -69,7 +70,7 @@
     if (e.status) {
       var line = document.createElement("p");
       line.className = "muted task-entry-status";
-      line.textContent = fill(box.dataset.textSet, {status: statusText(box, e.status), percent: e.percent + "%"});
+      line.textContent = fill(box.dataset.textSet, {status: statusText(e.status), percent: e.percent + "%"});
       li.appendChild(line);
     }
     if (e.text) {
@@ -93,7 +94,7 @@
       if (t.by !== me) { news(box.dataset.textChanged, box.dataset.textReload); }
       return;
     }
-    setStatus(box, box.querySelector("[data-status]"), t);
+    setStatus(box.querySelector("[data-status]"), t);
     var bar = document.getElementById("task-progress");
     if (bar) { bar.value = t.percent; bar.textContent = t.percent + "%"; }
     var percent = document.getElementById("task-percent");
@@ -122,7 +123,7 @@
     if (!list) { return; }
     var row = list.querySelector("[data-task='" + t.id + "']");
     if (row && (t.action === "progress" || t.action === "changed")) {
-      setStatus(list, row.querySelector("[data-status]"), t);
+      setStatus(row.querySelector("[data-status]"), t);
       var percent = row.querySelector("[data-percent]");
       if (percent) { percent.textContent = t.percent + "%"; }
     }
