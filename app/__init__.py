@@ -62,6 +62,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.chat.service import ChatRules
     from app.contacts import api as contacts_api  # noqa: F401 - adds its routes to the API blueprint
     from app.contacts import views as contacts_views
+    from app.circle import api as circle_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.circle import views as circle_views
     from app.ding import api as ding_api  # noqa: F401 - adds its routes to the API blueprint
     from app.ding import views as ding_views
     from app.events import views as event_views
@@ -73,6 +75,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.security import views as security_views
     from app.switchboard import api as switchboard_api  # noqa: F401 - adds its routes to the API blueprint
     from app.switchboard import views as switchboard_views
+    from app.tasks import api as tasks_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.tasks import views as tasks_views
     from app.tenancy import views as tenancy_views
     app.register_blueprint(security_views.bp)
     app.register_blueprint(org_views.bp)
@@ -83,6 +87,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(chat_views.bp)
     app.register_blueprint(ding_views.bp)
     app.register_blueprint(announce_views.bp)
+    app.register_blueprint(tasks_views.bp)
+    app.register_blueprint(circle_views.bp)
     app.register_blueprint(event_views.bp)
     app.register_blueprint(contacts_views.bp)
     app.register_blueprint(switchboard_views.bp)

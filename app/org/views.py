@@ -12,6 +12,7 @@ from app.org.service import OrgIndex, people_in_department, primary_department_i
 from app.pagination import paginate
 from app.residency.blobs import BlobError, read_blob
 from app.security.auth import login_required
+from app.tasks.service import overdue_for
 
 bp = Blueprint("org", __name__)
 navigation.register("home", "org.home", _l("Home"))
@@ -21,11 +22,13 @@ navigation.register("people", "org.people", _l("People"))
 @bp.route("/")
 @login_required
 def home():
-    """The person's own profile, what waits for them, and the department tree."""
+    """The person's own profile, what waits for them, their overdue tasks and the department tree."""
     index = OrgIndex(g.tenant)
+    overdue_tasks, overdue_count = overdue_for(g.tenant, g.person)
     return render_template("home.html", person=g.person, index=index, tree=index.tree(),
                            departments=_departments_of(g.person, index), photo=photo_blob(g.tenant, g.person.id),
-                           todos=navigation.todos(g.tenant, g.person))
+                           todos=navigation.todos(g.tenant, g.person),
+                           overdue_tasks=overdue_tasks, overdue_count=overdue_count)
 
 
 @bp.route("/people")

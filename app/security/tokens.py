@@ -25,6 +25,10 @@ SCOPES = {
     "contacts:read": _l("Read the external contacts I may see"),
     "contacts:write": _l("Add and change external contacts and their history"),
     "switchboard:route": _l("Route incoming calls and record call attempts (admins only)"),
+    "tasks:read": _l("Read the tasks I have and gave"),
+    "tasks:write": _l("Give tasks, report progress, comment and remind"),
+    "circle:read": _l("Read the work circle"),
+    "circle:write": _l("Post, like and comment in the work circle"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366

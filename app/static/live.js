@@ -95,6 +95,13 @@
     reply.dataset.reply = m.id;
     reply.textContent = chat.dataset.textQuote;
     foot.appendChild(reply);
+    if (chat.dataset.taskUrl && m.kind === "text") {
+      var task = document.createElement("a");
+      task.className = "make-task";
+      task.href = chat.dataset.taskUrl + "?message=" + m.id;
+      task.textContent = chat.dataset.textMakeTask;
+      foot.appendChild(task);
+    }
     li.appendChild(foot);
     return li;
   }
@@ -128,7 +135,7 @@
     if (m.recalled) {
       body.textContent = chat.dataset.textRecalled;
       body.classList.add("muted");
-      item.querySelectorAll("form, .reply, .attachment").forEach(function (e) { e.remove(); });
+      item.querySelectorAll("form, .reply, .attachment, .make-task").forEach(function (e) { e.remove(); });
     } else {
       body.innerHTML = m.html;
     }
@@ -167,6 +174,13 @@
   window.atriumLive = {handlers: handlers, toast: toast, quiet: quiet, csrf: csrf};
 
   var source = new EventSource("/events?after=" + encodeURIComponent(root.dataset.lastEventId || "0"));
+  // A feature's script listens for its own kinds of event: live.listen("task") and sets live.handlers.task.
+  window.atriumLive.listen = function (kind) {
+    source.addEventListener(kind, function (event) {
+      var handler = window.atriumLive.handlers[kind];
+      if (handler) { handler(JSON.parse(event.data)); }
+    });
+  };
   Object.keys(handlers).forEach(function (kind) {
     source.addEventListener(kind, function (event) {
       var handler = window.atriumLive.handlers[kind];
