@@ -20,6 +20,10 @@ SCOPES = {
     "messages:write": _l("Post messages, mark them read"),
     "dings:write": _l("Send and confirm DINGs"),
     "announcements:read": _l("Read and confirm announcements"),
+    "approvals:read": _l("See my requests, my to-do list and the requests I am copied on"),
+    "approvals:write": _l("Make, approve, reject, return and withdraw requests"),
+    "attendance:read": _l("See my attendance, and the reports I may see"),
+    "attendance:write": _l("Check in and out"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366
