@@ -644,11 +644,9 @@ def _decide(tenant: Tenant, person: Person, approval_id, version, outcome: str, 
             raise LookupError(approval_id)
         step = pending_step(approval)
         if step is None or step.approver_id != person.id:
-            mine = (ApprovalStep.select().where((ApprovalStep.approval == approval)
-                                                & (ApprovalStep.approver == person.id)).exists())
-            if not mine:
-                raise PermissionError(approval_id)   # the applicant or someone copied: not theirs to decide
-            raise StaleAction()                      # decided already, or no longer (or not yet) their turn
+            if approval.status != "pending" or (version is not None and version != approval.version):
+                raise StaleAction()      # decided or changed since the form was opened: a second click lands here
+            raise PermissionError(approval_id)   # not (or not yet) theirs to decide
         _claim(approval, version, ("pending",), now)
         changed = (ApprovalStep.update(state=outcome, acted_at=now, comment=text)
                    .where((ApprovalStep.id == step.id) & (ApprovalStep.state == "pending")).execute())
