@@ -62,10 +62,10 @@ def check():
         return redirect(url_for("attendance.index"), 303)
     row = punch.row
     if form.get("action") == "check_in":
-        message = (_("Checked in at %(time)s.", time=format_datetime(row.check_in_at, "short")) if punch.changed
-                   else _("You had already checked in at %(time)s.", time=format_datetime(row.check_in_at, "short")))
+        message = (_("Checked in at %(time)s.", time=format_datetime(row.check_in_at, "HH:mm")) if punch.changed
+                   else _("You had already checked in at %(time)s.", time=format_datetime(row.check_in_at, "HH:mm")))
     else:
-        message = _("Checked out at %(time)s.", time=format_datetime(row.check_out_at, "short"))
+        message = _("Checked out at %(time)s.", time=format_datetime(row.check_out_at, "HH:mm"))
     if _wants_json():
         return jsonify({**svc.day_payload(row), "message": message, "changed": punch.changed})
     flash(message, "success")
