@@ -1,18 +1,16 @@
 """/api/v1/approvals: the templates, a token owner's boxes, making requests, deciding and withdrawing them."""
 from __future__ import annotations
 
-import datetime
-
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 
 from app.api.views import api, bp, error
 from app.approvals import forms
 from app.approvals import service as svc
 from app.approvals.models import Approval, ApprovalTemplate
+from app.approvals.views import today_for
 from app.chat import attachments
 from app.org.models import Person
-from app.org.status import person_zone
 from app.pagination import paginate
 from app.residency.blobs import BlobError, read_blob
 from app.validation import ValidationError
@@ -29,10 +27,6 @@ def _ref(person: Person | None) -> dict | None:
 def _body() -> dict:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else {}
-
-
-def _today() -> datetime.date:
-    return datetime.datetime.now(person_zone(g.person, current_app.config["ATRIUM"].default_timezone)).date()
 
 
 def field_json(field: dict) -> dict:
@@ -119,7 +113,7 @@ def create_approval():
     try:
         approval = svc.submit(g.tenant, g.person, body.get("template"), values,
                               copied=_people_list(body, "copied"), extra_approvers=_people_list(body, "extra_approvers"),
-                              submit_key=body.get("submit_key"), today=_today())
+                              submit_key=body.get("submit_key"), today=today_for(g.person))
     except ValidationError as exc:
         return error(400, exc.message, field=exc.field)
     return jsonify(detail_json(approval)), 201
@@ -190,7 +184,7 @@ def resubmit_approval(approval_id: int):
     if not isinstance(values, dict):
         return error(400, _("values must be an object of the template's fields."), field="values")
     return _act(lambda: svc.resubmit(g.tenant, g.person, approval_id, values, version=body.get("version"),
-                                     extra_approvers=_people_list(body, "extra_approvers"), today=_today()))
+                                     extra_approvers=_people_list(body, "extra_approvers"), today=today_for(g.person)))
 
 
 @bp.route("/approvals/<int:approval_id>/files/<int:attachment_id>")

@@ -493,11 +493,11 @@ def report(tenant: Tenant, month: datetime.date, department_id: int | None, inde
     """Everyone of a department and its sub-departments (everyone: None), with their month in numbers."""
     index = index or OrgIndex(tenant)
     scope = TenantScope(tenant)
-    members = scope.select(Membership, Membership.person, Membership.department, Membership.is_primary)
+    members = scope.select(Membership, Membership.person, Membership.department)
     if department_id is not None:
         members = members.where(Membership.department.in_(list(index.subtree_ids(department_id))))
     primary: dict[int, int] = {}
-    for pid, did, is_primary in members.order_by(Membership.is_primary.desc()).tuples():
+    for pid, did in members.order_by(Membership.is_primary.desc(), Membership.id).tuples():
         primary.setdefault(pid, did)
     days = (scope.select(AttendanceDay)
             .where((AttendanceDay.day >= month) & (AttendanceDay.day < month_end(month))
