@@ -58,6 +58,10 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.announce import views as announce_views
     from app.api import views as api_views
     from app.audit import views as audit_views
+    from app.approvals import api as approvals_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.approvals import views as approvals_views
+    from app.attendance import api as attendance_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.attendance import views as attendance_views
     from app.chat import views as chat_views
     from app.chat.service import ChatRules
     from app.contacts import api as contacts_api  # noqa: F401 - adds its routes to the API blueprint
@@ -89,6 +93,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(announce_views.bp)
     app.register_blueprint(tasks_views.bp)
     app.register_blueprint(circle_views.bp)
+    app.register_blueprint(approvals_views.bp)
+    app.register_blueprint(attendance_views.bp)
     app.register_blueprint(event_views.bp)
     app.register_blueprint(contacts_views.bp)
     app.register_blueprint(switchboard_views.bp)

@@ -314,11 +314,13 @@ def config_keys():
 # --- commands that live with their capability --------------------------------------------
 
 from app.audit.cli import audit  # noqa: E402
+from app.attendance.cli import attendance  # noqa: E402
 from app.brand.cli import branding  # noqa: E402
 from app.residency.cli import backup, residency, restore, storage, tenant_commands  # noqa: E402
 from app.worker import worker  # noqa: E402
 
 main.add_command(audit)
+main.add_command(attendance)
 main.add_command(branding)
 main.add_command(residency)
 main.add_command(storage)

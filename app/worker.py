@@ -17,6 +17,8 @@ from typing import Callable
 
 import click
 
+from app.approvals.service import reroute_stalled
+from app.attendance.service import close_due
 from app.cli_helpers import EXIT_FAILED, require_schema, with_app
 from app.db import db, utcnow
 from app.ding.service import due_work
@@ -40,9 +42,21 @@ def prune_events(now: datetime.datetime) -> dict:
     return {"pruned": Event.delete().where(Event.created_at < cutoff).execute()}
 
 
+def reroute_approvals(now: datetime.datetime) -> dict:
+    """Hand requests waiting on someone deactivated to that person's manager or an admin."""
+    return reroute_stalled(now)
+
+
+def close_attendance_days(now: datetime.datetime) -> dict:
+    """Judge the attendance of days that have ended (absences, missed check-outs, leave)."""
+    return close_due(now)
+
+
 JOBS: list[tuple[str, Job]] = [
     ("dings", run_due_dings),
     ("events", prune_events),
+    ("approvals", reroute_approvals),
+    ("attendance", close_attendance_days),
 ]
 
 
@@ -97,7 +111,7 @@ def run_forever(interval: float, stop: threading.Event, report: Callable[[dict, 
 @click.option("--json", "as_json", is_flag=True, help="Print each pass's counts as JSON.")
 @with_app
 def worker(app, interval, once, as_json):
-    """Run the background jobs (DING delivery and reminders, event pruning) until stopped."""
+    """Run the background jobs (DINGs, event pruning, approval stand-ins, attendance days) until stopped."""
     require_schema(app)
 
     def report(results: dict, seconds: float) -> None:

@@ -87,6 +87,9 @@ def test_a_migration_merged_later_is_still_applied(empty_database):
 def test_migrated_schema_matches_the_models(empty_database):
     """Frozen migrations and today's models describe the same columns."""
     from app.announce.models import Announcement, AnnouncementDepartment, AnnouncementRead
+    from app.approvals.models import (Approval, ApprovalAction, ApprovalAttachment, ApprovalCopy, ApprovalStep,
+                                      ApprovalTemplate)
+    from app.attendance.models import AttendanceDay, AttendancePlace, AttendanceRule
     from app.ding.models import Ding, DingRecipient
     from app.org.ldap.models import DirectoryConfig, DirectoryEntry, SyncRun
     from app.org.models import Department, Membership, Person
@@ -96,7 +99,9 @@ def test_migrated_schema_matches_the_models(empty_database):
 
     dbmod.upgrade(empty_database)
     for model in (Tenant, TenantHost, Department, Person, Membership, LoginFailure, DirectoryConfig, DirectoryEntry,
-                  SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead):
+                  SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead,
+                  ApprovalTemplate, Approval, ApprovalStep, ApprovalCopy, ApprovalAction, ApprovalAttachment,
+                  AttendanceRule, AttendancePlace, AttendanceDay):
         table = model._meta.table_name
         columns = {c.name for c in empty_database.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table

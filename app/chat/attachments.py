@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask_babel import lazy_gettext as _l
@@ -49,22 +50,38 @@ def clean_name(name: str) -> str:
     return base[-200:]
 
 
-def store_upload(tenant, upload, rules):
-    """(blob, name) for an uploaded file within the policy, (None, None) when there is none."""
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file that passed the policy, not stored yet."""
+
+    name: str
+    data: bytes
+    content_type: str
+
+
+def check_upload(upload, max_bytes: int, field: str = "attachment") -> Upload | None:
+    """The uploaded file's name, bytes and type if it is within the policy; None when no file was chosen."""
     if upload is None or not upload.filename:
-        return None, None
-    data = upload.stream.read(rules.max_attachment_bytes + 1)
+        return None
+    data = upload.stream.read(max_bytes + 1)
     if not data:
-        raise ValidationError("attachment", _l("The file is empty."))
-    if len(data) > rules.max_attachment_bytes:
-        raise ValidationError("attachment", _l("Files can be at most %(n)d MB.",
-                                               n=rules.max_attachment_bytes // (1024 * 1024)))
+        raise ValidationError(field, _l("The file is empty."))
+    if len(data) > max_bytes:
+        raise ValidationError(field, _l("Files can be at most %(n)d MB.", n=max_bytes // (1024 * 1024)))
     name = clean_name(upload.filename)
     content_type = sniff(data, name)
     if content_type is None:
-        raise ValidationError("attachment", _l("This kind of file cannot be sent. Images, PDF, Office documents, "
-                                               "zip and text files can."))
-    return save_blob(tenant, data, content_type), name
+        raise ValidationError(field, _l("This kind of file cannot be sent. Images, PDF, Office documents, "
+                                        "zip and text files can."))
+    return Upload(name, data, content_type)
+
+
+def store_upload(tenant, upload, rules):
+    """(blob, name) for an uploaded file within the policy, (None, None) when there is none."""
+    checked = check_upload(upload, rules.max_attachment_bytes)
+    if checked is None:
+        return None, None
+    return save_blob(tenant, checked.data, checked.content_type), checked.name
 
 
 def content_disposition(name: str) -> str:

@@ -29,6 +29,10 @@ SCOPES = {
     "tasks:write": _l("Give tasks, report progress, comment and remind"),
     "circle:read": _l("Read the work circle"),
     "circle:write": _l("Post, like and comment in the work circle"),
+    "approvals:read": _l("See my requests, my to-do list and the requests I am copied on"),
+    "approvals:write": _l("Make, approve, reject, return and withdraw requests"),
+    "attendance:read": _l("See my attendance, and the reports I may see"),
+    "attendance:write": _l("Check in and out"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366

@@ -171,7 +171,27 @@
     session_revoked: function () { window.location.reload(); },
     resync: function () { window.location.reload(); }
   };
-  window.atriumLive = {handlers: handlers, toast: toast, quiet: quiet, csrf: csrf};
+  // A page's [data-refresh] regions re-rendered from a fresh copy of the page: the server renders, nothing
+  // in the copy runs (DOMParser), and a burst of events makes one request.
+  var refreshTimer = null;
+  function refreshRegions(after) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-refresh][id]").forEach(function (region) {
+            var replacement = fresh.getElementById(region.id);
+            if (replacement) { region.replaceWith(document.importNode(replacement, true)); }
+          });
+          if (after) { after(); }
+        })
+        .catch(function () { return null; });  // offline for now: the next event tries again
+    }, 150);
+  }
+  window.atriumLive = {handlers: handlers, toast: toast, quiet: quiet, csrf: csrf, refreshRegions: refreshRegions};
 
   var source = new EventSource("/events?after=" + encodeURIComponent(root.dataset.lastEventId || "0"));
   // A feature's script listens for its own kinds of event: live.listen("task") and sets live.handlers.task.
@@ -187,7 +207,8 @@
       if (handler) { handler(JSON.parse(event.data)); }
     });
   });
-  ["ding", "ding_updated", "announcement"].forEach(function (kind) {
+  ["ding", "ding_updated", "announcement", "approval_updated", "approval_todo", "approval_outcome",
+   "attendance_updated"].forEach(function (kind) {
     source.addEventListener(kind, function (event) {
       var handler = window.atriumLive.handlers[kind];
       if (handler) { handler(JSON.parse(event.data)); }
