@@ -88,6 +88,7 @@ def test_migrated_schema_matches_the_models(empty_database):
     """Frozen migrations and today's models describe the same columns."""
     from app.announce.models import Announcement, AnnouncementDepartment, AnnouncementRead
     from app.ding.models import Ding, DingRecipient
+    from app.notify.models import EmailSettings, Notification, NotificationPreference, OutgoingEmail
     from app.org.ldap.models import DirectoryConfig, DirectoryEntry, SyncRun
     from app.org.models import Department, Membership, Person
     from app.residency.models import Blob
@@ -96,7 +97,8 @@ def test_migrated_schema_matches_the_models(empty_database):
 
     dbmod.upgrade(empty_database)
     for model in (Tenant, TenantHost, Department, Person, Membership, LoginFailure, DirectoryConfig, DirectoryEntry,
-                  SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead):
+                  SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead,
+                  Notification, NotificationPreference, EmailSettings, OutgoingEmail):
         table = model._meta.table_name
         columns = {c.name for c in empty_database.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table
