@@ -16,11 +16,14 @@ import time
 from typing import Callable
 
 import click
+from flask import current_app
 
 from app.cli_helpers import EXIT_FAILED, require_schema, with_app
 from app.db import db, utcnow
 from app.ding.service import due_work
 from app.events.models import Event
+from app.notify import jobs as notify_jobs
+from app.notify.outbox import send_due
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +43,25 @@ def prune_events(now: datetime.datetime) -> dict:
     return {"pruned": Event.delete().where(Event.created_at < cutoff).execute()}
 
 
+def queue_notification_emails(now: datetime.datetime) -> dict:
+    """Queue emails for DINGs left unconfirmed past the tenant's delay, and the daily digests that are due."""
+    settings = current_app.config["ATRIUM"]
+    return {"dings": notify_jobs.escalate_dings(settings, now), "digests": notify_jobs.queue_digests(settings, now)}
+
+
+def send_emails(now: datetime.datetime) -> dict:
+    """Send queued emails through the SMTP relay, retrying with backoff while it is down.
+
+    It follows the clock rather than the pass's `now`: sending takes time, and leases and backoff count from
+    the moment each email is sent.
+    """
+    return send_due(current_app.config["ATRIUM"])
+
+
 JOBS: list[tuple[str, Job]] = [
     ("dings", run_due_dings),
+    ("notifications", queue_notification_emails),
+    ("email", send_emails),
     ("events", prune_events),
 ]
 
@@ -97,7 +117,7 @@ def run_forever(interval: float, stop: threading.Event, report: Callable[[dict, 
 @click.option("--json", "as_json", is_flag=True, help="Print each pass's counts as JSON.")
 @with_app
 def worker(app, interval, once, as_json):
-    """Run the background jobs (DING delivery and reminders, event pruning) until stopped."""
+    """Run the background jobs (DING delivery and reminders, notification emails, event pruning) until stopped."""
     require_schema(app)
 
     def report(results: dict, seconds: float) -> None:

@@ -46,10 +46,14 @@ def test_once_json_delivers_reminds_and_prunes(app, team):
 
     result = run(app, "worker", "--once", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"dings": {"delivered": 1, "reminded": 1}, "events": {"pruned": 1}}
+    assert json.loads(result.output) == {"dings": {"delivered": 1, "reminded": 1}, "events": {"pruned": 1},
+                                         "notifications": {"dings": 0, "digests": 0},
+                                         "email": {"sent": 0, "retried": 0, "failed": 0, "held": 0, "skipped": 0,
+                                                   "recovered": 0}}
     assert DingRecipient.get(DingRecipient.ding == running.id).alerts == 2
     again = run(app, "worker", "--once")
-    assert again.exit_code == 0 and "worker pass: dings delivered=0 reminded=0; events pruned=0" in again.output
+    assert again.exit_code == 0 and "worker pass: dings delivered=0 reminded=0; notifications dings=0 digests=0; " \
+        "email sent=0 retried=0 failed=0 held=0 skipped=0 recovered=0; events pruned=0" in again.output
 
 
 def test_a_failing_job_is_reported_and_the_others_still_run(app, caplog):
@@ -82,8 +86,8 @@ def test_every_job_gets_the_same_now_and_the_loop_stops_when_asked(app):
     assert seen[0] == seen[1] and seen[1] < seen[2]
 
 
-def test_the_job_list_names_dings_and_events():
-    assert [name for name, _job in worker.JOBS] == ["dings", "events"]
+def test_the_job_list_names_dings_notifications_email_and_events():
+    assert [name for name, _job in worker.JOBS] == ["dings", "notifications", "email", "events"]
 
 
 @pytest.mark.slow
