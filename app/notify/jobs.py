@@ -70,9 +70,10 @@ def queue_digests(settings: Settings, now: datetime.datetime | None = None) -> i
     queued = 0
     for tenant, tenant_settings in _sending_tenants(settings):
         digest_time = tenant_settings.digest_time if _TIME.match(tenant_settings.digest_time or "") else "08:00"
+        pref = NotificationPreference
+        opted_in = (pref.tenant == tenant) & (pref.daily_digest == True)  # noqa: E712
         rows = (NotificationPreference.select(NotificationPreference, Person).join(Person)
-                .where((NotificationPreference.tenant == tenant) & (NotificationPreference.daily_digest == True)  # noqa: E712
-                       & (Person.is_active == True) & Person.email.is_null(False)))  # noqa: E712
+                .where(opted_in & (Person.is_active == True) & Person.email.is_null(False)))  # noqa: E712
         for pref in rows:
             person = pref.person
             zone = person_zone(person, settings.default_timezone)

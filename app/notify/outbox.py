@@ -297,7 +297,8 @@ def send_one(row: OutgoingEmail, relay: Relay, settings: Settings, clock: Callab
     try:
         built = (build or build_message)(row, settings)
     except NoSender:
-        return _retry(row, token, smtp, moment, "no sender address: set one under Admin → Email notifications", "sending")
+        return _retry(row, token, smtp, moment, "no sender address: set one under Admin → Email notifications",
+                      "sending")
     except Exception as exc:   # a message that cannot be made would fail on every attempt: record it and move on
         log.exception("email %s could not be built", row.id)
         OutgoingEmail.update(state="failed", claim=None, lease_until=None,

@@ -11,7 +11,6 @@ import json
 import re
 import uuid
 from email.utils import make_msgid
-from typing import Iterable
 
 import peewee
 from flask import current_app, has_app_context
@@ -123,7 +122,8 @@ def notify(tenant: Tenant, people, kind: str, params: dict | None = None, *, lin
             with force_locale(locale):
                 labels = labels_for(tenant, locale)
                 for person in group:
-                    payloads.append((person.id, {**render(created[person.id], labels), "unread": counts.get(person.id, 0)}))
+                    payloads.append((person.id, {**render(created[person.id], labels),
+                                                 "unread": counts.get(person.id, 0)}))
         publish_to_people(tenant, "notification", payloads)
         if email and sends_email(tenant):
             for person in recipients:
@@ -193,7 +193,7 @@ def mark_all_read(tenant: Tenant, person: Person) -> int:
 
 
 def mark_read_by_ref(tenant: Tenant, person, ref: str) -> int:
-    """The person dealt with what `ref` names (confirmed the DING, read the announcement): its notifications are read."""
+    """The person dealt with what `ref` names (confirmed the DING, read the announcement): its notifications read."""
     person_id = getattr(person, "id", person)
     with db.atomic():
         ids = [i for (i,) in Notification.select(Notification.id)
