@@ -141,6 +141,7 @@
       badge.classList.toggle("hidden", !count);
     });
     document.querySelectorAll("[data-notifications-count]").forEach(function (e) { e.textContent = count; });
+    document.querySelectorAll("[data-read-all]").forEach(function (e) { e.classList.toggle("hidden", !count); });
   }
 
   function onNotification(n) {
