@@ -1,14 +1,16 @@
-"""/api/v1/announcements: the announcements a token's owner may read, and confirming them."""
+"""/api/v1/announcements: the announcements a token's owner may read, confirming them, and publishing."""
 from __future__ import annotations
 
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from app.announce.models import Announcement
-from app.announce.service import addressed_departments, announcement_for, announcements_for, confirm_read, read_times
+from app.announce.service import (addressed_departments, announcement_for, announcements_for, confirm_read,
+                                  publish_announcement, read_times)
 from app.api.views import api, bp, error
 from app.chat.render import render_text
 from app.pagination import paginate
+from app.validation import ValidationError
 
 
 def _iso(moment) -> str | None:
@@ -58,3 +60,30 @@ def confirm_announcement(announcement_id: int):
     except LookupError:
         return error(404, _("No such announcement."))
     return jsonify(detail_json(announcement_for(g.tenant, g.person, announcement_id), read_at))
+
+
+@bp.route("/announcements", methods=["POST"])
+@api("announcements:write")
+def publish():
+    """Publish an announcement (admins to everyone or any departments, heads to theirs); important ones are emailed."""
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    for field in ("title", "body"):
+        if not isinstance(body.get(field), str):
+            return error(400, _("This field is required."), field=field)
+    for field in ("to_all", "important"):
+        if not isinstance(body.get(field, False), bool):
+            return error(400, _("Give true or false."), field=field)
+    departments = body.get("departments", [])
+    if not isinstance(departments, list) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                    for d in departments):
+        return error(400, _("Choose departments from the list."), field="departments")
+    try:
+        announcement = publish_announcement(g.tenant, g.person, body["title"], body["body"],
+                                            to_all=body.get("to_all", False), department_ids=departments,
+                                            important=body.get("important", False))
+    except PermissionError:
+        return error(403, _("Only admins and department heads publish announcements."))
+    except ValidationError as exc:
+        return error(400, exc.message, field=exc.field)
+    return jsonify(detail_json(announcement, None)), 201

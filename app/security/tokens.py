@@ -20,6 +20,7 @@ SCOPES = {
     "messages:write": _l("Post messages, mark them read"),
     "dings:write": _l("Send and confirm DINGs"),
     "announcements:read": _l("Read and confirm announcements"),
+    "announcements:write": _l("Publish announcements"),
     "notifications:read": _l("Read my notifications and mark them read"),
 }
 TOKEN_PREFIX = "atr_"
