@@ -126,8 +126,8 @@ def notify(tenant: Tenant, people, kind: str, params: dict | None = None, *, lin
                                                  "unread": counts.get(person.id, 0)}))
         publish_to_people(tenant, "notification", payloads)
         if email and sends_email(tenant):
-            for person in recipients:
-                queue_email(tenant, person, kind, params, link=link, notification_id=created[person.id].id, now=now)
+            queue_emails(tenant, recipients, kind, params, link=link,
+                         notification_ids={pid: n.id for pid, n in created.items()}, now=now)
     return len(recipients)
 
 
@@ -275,22 +275,46 @@ def _message_domain(tenant: Tenant, from_address: str | None) -> str:
     return from_address.rsplit("@", 1)[1] if from_address else "atrium.invalid"
 
 
+def queue_emails(tenant: Tenant, people: list[Person], kind: str, params: dict, *, link: str | None = None,
+                 notification_ids: dict[int, int] | None = None, urgent: bool | None = None,
+                 now: datetime.datetime | None = None) -> int:
+    """Queue an email to each active person with an address, in one insert per 500; returns how many.
+
+    Each Message-ID is fixed now, so every attempt carries the same one. An email that is
+    not urgent waits for its person's working hours.
+    """
+    people = [p for p in people if p.email and p.is_active]
+    if not people:
+        return 0
+    now = now or utcnow()
+    urgent = kinds.is_urgent(kind) if urgent is None else urgent
+    domain = _message_domain(tenant, sender_address(email_settings(tenant)))
+    settings = _settings()
+    fallback = settings.default_timezone if settings else "Asia/Shanghai"
+    text = json.dumps(params or {}, ensure_ascii=False)
+    rows = [{"tenant": tenant.id, "person": p.id, "notification": (notification_ids or {}).get(p.id), "kind": kind,
+             "params": text, "link": link, "to_address": p.email, "urgent": urgent, "dedupe_key": None,
+             "message_id": make_msgid(idstring=uuid.uuid4().hex, domain=domain), "state": "queued", "attempts": 0,
+             "next_attempt_at": now if urgent else next_alert_time(p, now, fallback), "created_at": now}
+            for p in people]
+    with db.atomic():
+        for start in range(0, len(rows), 500):
+            OutgoingEmail.insert_many(rows[start:start + 500]).execute()
+    return len(rows)
+
+
 def queue_email(tenant: Tenant, person: Person, kind: str, params: dict, *, link: str | None = None,
                 notification_id: int | None = None, dedupe_key: str | None = None, urgent: bool | None = None,
                 now: datetime.datetime | None = None) -> OutgoingEmail | None:
-    """Queue one email to the person (None when they have no address, or the dedupe key was queued already).
-
-    Its Message-ID is fixed now, so every attempt carries the same one. An email that is
-    not urgent waits for the person's working hours.
-    """
+    """Queue one email to the person; None when they have no address or the dedupe key was queued already."""
     if not person.email or not person.is_active:
         return None
     now = now or utcnow()
     urgent = kinds.is_urgent(kind) if urgent is None else urgent
-    tenant_settings = email_settings(tenant)
-    message_id = make_msgid(idstring=uuid.uuid4().hex, domain=_message_domain(tenant, sender_address(tenant_settings)))
     settings = _settings()
     fallback = settings.default_timezone if settings else "Asia/Shanghai"
+    message_id = make_msgid(idstring=uuid.uuid4().hex, domain=_message_domain(tenant, sender_address(
+        email_settings(tenant))))
     query = OutgoingEmail.insert(
         tenant=tenant.id, person=person.id, notification=notification_id, kind=kind,
         params=json.dumps(params or {}, ensure_ascii=False), link=link, to_address=person.email, urgent=urgent,
