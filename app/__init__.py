@@ -71,6 +71,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.ding import api as ding_api  # noqa: F401 - adds its routes to the API blueprint
     from app.ding import views as ding_views
     from app.events import views as event_views
+    from app.notify import api as notify_api  # noqa: F401 - adds its routes to the API blueprint
+    from app.notify import views as notify_views
     from app.org import admin as org_admin
     from app.org import me as org_me
     from app.org.ldap import views as directory_views
@@ -98,6 +100,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(event_views.bp)
     app.register_blueprint(contacts_views.bp)
     app.register_blueprint(switchboard_views.bp)
+    app.register_blueprint(notify_views.bp)
+    app.register_blueprint(notify_views.admin_bp)
     app.register_blueprint(api_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(security_admin.bp)

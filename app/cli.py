@@ -299,7 +299,9 @@ def config_check(as_json):
         fail(str(exc), EXIT_CONFIG)
     data = {"source": settings.source, "data_dir": settings.data_dir, "database": redact_url(settings.database),
             "public_url": settings.public_url, "default_locale": settings.default_locale,
-            "default_timezone": settings.default_timezone, "bind": settings.serve.bind}
+            "default_timezone": settings.default_timezone, "bind": settings.serve.bind,
+            "smtp": (f"{settings.smtp.host}:{settings.smtp.port} ({settings.smtp.security})"
+                     if settings.smtp.host else "none (no email is sent)")}
     emit(as_json, data, ["configuration is valid"] + [f"  {k}: {v}" for k, v in data.items()])
 
 
@@ -316,6 +318,7 @@ def config_keys():
 from app.audit.cli import audit  # noqa: E402
 from app.attendance.cli import attendance  # noqa: E402
 from app.brand.cli import branding  # noqa: E402
+from app.notify.cli import email  # noqa: E402
 from app.residency.cli import backup, residency, restore, storage, tenant_commands  # noqa: E402
 from app.worker import worker  # noqa: E402
 
@@ -329,6 +332,7 @@ main.add_command(restore)
 for _command in tenant_commands:
     tenant.add_command(_command)
 main.add_command(worker)
+main.add_command(email)
 
 
 # --- directory sync (LDAP / Active Directory) --------------------------------------------

@@ -72,6 +72,27 @@ class ChatSettings:
 
 
 @dataclass
+class SmtpSettings:
+    host: str = field(default="", metadata={"doc": "the customer's SMTP relay; empty = no email is sent"})
+    port: int = field(default=587, metadata={"doc": "its port (587 for starttls, 465 for tls, 25 for none)"})
+    security: str = field(default="starttls", metadata={"doc": "none, starttls (upgrade after connecting) or tls (TLS from the start)"})
+    ca_file: str = field(default="", metadata={"doc": "CA certificates that sign the relay's certificate; empty = the system's"})
+    username: str = field(default="", metadata={"doc": "account to log in to the relay as; empty = no login"})
+    password: str = field(default="", repr=False, metadata={"doc": "its password (prefer password_file; never logged or shown)"})
+    password_file: str = field(default="", metadata={"doc": "file holding the password (its contents are never logged or shown)"})
+    timeout: int = field(default=30, metadata={"doc": "seconds to wait for the relay at each step"})
+    from_address: str = field(default="", metadata={"doc": "sender address when the tenant sets none, e.g. atrium@example.com"})
+    max_attempts: int = field(default=10, metadata={"doc": "tries of one email before it is given up as failed"})
+    retry_seconds: int = field(default=60, metadata={"doc": "wait before the first retry; doubled each time, at most an hour"})
+
+    def read_password(self) -> str:
+        """The relay password from the setting or its file (read when needed, so a rotated file is picked up)."""
+        if self.password_file:
+            return Path(self.password_file).read_text().strip()
+        return self.password
+
+
+@dataclass
 class Settings:
     data_dir: str = field(default="/var/lib/atrium", metadata={"doc": "directory holding everything the embedded default keeps"})
     database_url: str = field(default="", metadata={"doc": "sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB; empty = SQLite in data_dir"})
@@ -89,6 +110,7 @@ class Settings:
     chat: ChatSettings = field(default_factory=ChatSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
     residency: ResidencySettings = field(default_factory=ResidencySettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     blob_stores: dict[str, BlobStoreSettings] = field(default_factory=dict)
 
     # Derived, not settable.
@@ -110,6 +132,8 @@ LOCALES = ("zh_Hans", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ROLES = ("all", "storage", "compute")
 BLOB_STORE_KINDS = ("local", "sftp")
+SMTP_SECURITY = ("none", "starttls", "tls")
+_EMAIL_RE = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _TABLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
@@ -237,6 +261,28 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"{settings.source}: blob_stores.{name}.{key} must be at least 1")
         if not 0 < store.port < 65536:
             raise ConfigError(f"{settings.source}: blob_stores.{name}.port must be a TCP port (1-65535)")
+    _validate_smtp(settings)
+
+
+def _validate_smtp(settings: Settings) -> None:
+    smtp, source = settings.smtp, settings.source
+    if smtp.security not in SMTP_SECURITY:
+        raise ConfigError(f"{source}: smtp.security must be one of {', '.join(SMTP_SECURITY)}, got {smtp.security!r}")
+    if not 0 < smtp.port < 65536:
+        raise ConfigError(f"{source}: smtp.port must be a TCP port (1-65535)")
+    for name in ("timeout", "max_attempts", "retry_seconds"):
+        if getattr(smtp, name) < 1:
+            raise ConfigError(f"{source}: smtp.{name} must be at least 1")
+    if smtp.from_address and not _EMAIL_RE.match(smtp.from_address):
+        raise ConfigError(f"{source}: smtp.from_address is not an email address")
+    if smtp.password and smtp.password_file:
+        raise ConfigError(f"{source}: give smtp.password or smtp.password_file, not both")
+    if (smtp.password or smtp.password_file) and not smtp.username:
+        raise ConfigError(f"{source}: smtp.username is needed with a password")
+    if smtp.host and smtp.password_file and not os.access(smtp.password_file, os.R_OK):
+        raise ConfigError(f"{source}: smtp.password_file {smtp.password_file} is not a readable file")
+    if smtp.ca_file and not os.access(smtp.ca_file, os.R_OK):
+        raise ConfigError(f"{source}: smtp.ca_file {smtp.ca_file} is not a readable file")
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -35,6 +35,15 @@ def select_locale() -> str:
     return _accept_language() or current_app.config["ATRIUM"].default_locale
 
 
+def person_locale(person, tenant=None, default: str = "zh_Hans") -> str:
+    """The language to write to a person in outside a request: theirs, then their tenant's, then `default`."""
+    tenant = tenant if tenant is not None else person.tenant
+    for choice in (person.locale, tenant.default_locale):
+        if choice in LOCALES:
+            return choice
+    return default if default in LOCALES else LOCALES[0]
+
+
 def select_timezone() -> str:
     if has_request_context():
         for holder in (g.get("person"), g.get("tenant")):

@@ -16,6 +16,7 @@ import time
 from typing import Callable
 
 import click
+from flask import current_app
 
 from app.approvals.service import reroute_stalled
 from app.attendance.service import close_due
@@ -23,6 +24,8 @@ from app.cli_helpers import EXIT_FAILED, require_schema, with_app
 from app.db import db, utcnow
 from app.ding.service import due_work
 from app.events.models import Event
+from app.notify import jobs as notify_jobs
+from app.notify.outbox import send_due
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,25 @@ def reroute_approvals(now: datetime.datetime) -> dict:
 def close_attendance_days(now: datetime.datetime) -> dict:
     """Judge the attendance of days that have ended (absences, missed check-outs, leave)."""
     return close_due(now)
+def queue_notification_emails(now: datetime.datetime) -> dict:
+    """Queue emails for DINGs left unconfirmed past the tenant's delay, and the daily digests that are due."""
+    settings = current_app.config["ATRIUM"]
+    return {"dings": notify_jobs.escalate_dings(settings, now), "digests": notify_jobs.queue_digests(settings, now)}
+
+
+def send_emails(now: datetime.datetime) -> dict:
+    """Send queued emails through the SMTP relay, retrying with backoff while it is down.
+
+    It follows the clock rather than the pass's `now`: sending takes time, and leases and backoff count from
+    the moment each email is sent.
+    """
+    return send_due(current_app.config["ATRIUM"])
 
 
 JOBS: list[tuple[str, Job]] = [
     ("dings", run_due_dings),
+    ("notifications", queue_notification_emails),
+    ("email", send_emails),
     ("events", prune_events),
     ("approvals", reroute_approvals),
     ("attendance", close_attendance_days),
@@ -111,7 +129,8 @@ def run_forever(interval: float, stop: threading.Event, report: Callable[[dict, 
 @click.option("--json", "as_json", is_flag=True, help="Print each pass's counts as JSON.")
 @with_app
 def worker(app, interval, once, as_json):
-    """Run the background jobs (DINGs, event pruning, approval stand-ins, attendance days) until stopped."""
+    """Run the background jobs (DINGs, notification emails, event pruning, approval stand-ins, attendance days) until
+    stopped."""
     require_schema(app)
 
     def report(results: dict, seconds: float) -> None:

@@ -91,6 +91,7 @@ def test_migrated_schema_matches_the_models(empty_database):
                                       ApprovalTemplate)
     from app.attendance.models import AttendanceDay, AttendancePlace, AttendanceRule
     from app.ding.models import Ding, DingRecipient
+    from app.notify.models import EmailSettings, Notification, NotificationPreference, OutgoingEmail
     from app.org.ldap.models import DirectoryConfig, DirectoryEntry, SyncRun
     from app.org.models import Department, Membership, Person
     from app.residency.models import Blob
@@ -102,6 +103,7 @@ def test_migrated_schema_matches_the_models(empty_database):
                   SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead,
                   ApprovalTemplate, Approval, ApprovalStep, ApprovalCopy, ApprovalAction, ApprovalAttachment,
                   AttendanceRule, AttendancePlace, AttendanceDay):
+                  Notification, NotificationPreference, EmailSettings, OutgoingEmail):
         table = model._meta.table_name
         columns = {c.name for c in empty_database.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table

@@ -1,4 +1,4 @@
-"""/api/v1/announcements: the announcements a token's owner may read, and confirming them."""
+"""/api/v1/announcements: the announcements a token's owner may read, confirming them, and publishing."""
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -44,18 +44,23 @@ def list_announcements():
 @bp.route("/announcements", methods=["POST"])
 @api("announcements:write")
 def create_announcement():
-    """Publish an announcement to everyone or to departments, as far as the token's owner may."""
+    """Publish an announcement (admins to everyone or any departments, heads to theirs); important ones are emailed."""
     body = request.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
-    flags = {}
-    for name in ("to_all", "important"):
-        flags[name] = body.get(name, False)
-        if not isinstance(flags[name], bool):
-            return error(400, _("%(name)s must be true or false.", name=name), field=name)
+    for field in ("title", "body"):
+        if not isinstance(body.get(field), str):
+            return error(400, _("This field is required."), field=field)
+    for field in ("to_all", "important"):
+        if not isinstance(body.get(field, False), bool):
+            return error(400, _("Give true or false."), field=field)
+    departments = body.get("departments", [])
+    if not isinstance(departments, list) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                    for d in departments):
+        return error(400, _("Choose departments from the list."), field="departments")
     try:
-        announcement = publish_announcement(g.tenant, g.person, body.get("title"), body.get("body"),
-                                            to_all=flags["to_all"], department_ids=body.get("departments") or [],
-                                            important=flags["important"])
+        announcement = publish_announcement(g.tenant, g.person, body["title"], body["body"],
+                                            to_all=body.get("to_all", False), department_ids=departments,
+                                            important=body.get("important", False))
     except PermissionError:
         return error(403, _("Only admins and department heads publish announcements."))
     except ValidationError as exc:

@@ -17,6 +17,7 @@ from app.announce.models import Announcement, AnnouncementDepartment, Announceme
 from app.audit import record
 from app.db import db, utcnow
 from app.events import publish
+from app.notify import excerpt, mark_read_by_ref, notify
 from app.org.models import INTEGRATION, Department, Membership, Person
 from app.org.service import OrgIndex
 from app.tenancy.models import Tenant
@@ -118,11 +119,17 @@ def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all:
                changes={"after": {"title": title, "to_all": bool(to_all), "departments": departments,
                                   "important": bool(important)}})
         payload = announcement_payload(announcement, author)
+        readers = [pid for (pid,) in audience(tenant, announcement).select(Person.id).tuples()]
         if to_all:
             publish(tenant, "announcement", payload)
         else:
-            for (pid,) in audience(tenant, announcement).select(Person.id).tuples():
+            for pid in readers:
                 publish(tenant, "announcement", payload, person=pid)
+        # Important ones are emailed too (in working hours): the notification centre keeps the rest.
+        notify(tenant, readers, "important_announcement" if announcement.important else "announcement",
+               {"sender": author.display_name, "title": title, "text": excerpt(body)},
+               link=announcement_url(announcement.id), ref=f"announcement:{announcement.id}",
+               email=announcement.important, now=announcement.created_at)
     return announcement
 
 
@@ -192,8 +199,10 @@ def confirm_read(tenant: Tenant, person: Person, announcement_id) -> datetime.da
     found = announcement_for(tenant, person, announcement_id)
     if found is None:
         raise LookupError(announcement_id)
-    AnnouncementRead.insert(tenant=tenant.id, announcement=found.id, person=person.id,
-                            confirmed_at=utcnow()).on_conflict_ignore().execute()
+    with db.atomic():
+        AnnouncementRead.insert(tenant=tenant.id, announcement=found.id, person=person.id,
+                                confirmed_at=utcnow()).on_conflict_ignore().execute()
+        mark_read_by_ref(tenant, person, f"announcement:{found.id}")
     return (AnnouncementRead.select(AnnouncementRead.confirmed_at)
             .where((AnnouncementRead.announcement == found.id) & (AnnouncementRead.person == person.id)).scalar())
 

@@ -11,6 +11,7 @@ from app.chat.models import Conversation, ConversationMember, Message, MessageMe
 from app.chat.render import MENTION, render_text
 from app.db import db, is_postgres, utcnow
 from app.events import publish
+from app.notify import excerpt, notify
 from app.org.models import Department, Membership, Person
 from app.org.service import OrgIndex
 from app.search import normalise, query_tokens
@@ -248,6 +249,9 @@ def post_message(tenant: Tenant, conversation: Conversation, sender: Person, tex
             Conversation.id == conversation.id).execute()
         ConversationMember.update(last_read_id=message.id).where(ConversationMember.id == member.id).execute()
         publish(tenant, "message", message_payload(message, sender, mentioned, quoted), conversation=conversation)
+        notify(tenant, [p.id for p in mentioned.values() if p.id != sender.id], "mention",
+               {"sender": sender.display_name, "conversation": conversation.title or "", "text": excerpt(text)},
+               link=f"/chat/{conversation.id}#m{message.id}", ref=f"message:{message.id}")
     return message
 
 

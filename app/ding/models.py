@@ -28,6 +28,7 @@ class DingRecipient(TenantModel):
     confirmed_at = peewee.DateTimeField(null=True)
     last_alert_at = peewee.DateTimeField(null=True)
     alerts = peewee.IntegerField(default=0)
+    escalated_at = peewee.DateTimeField(null=True)          # when the still unconfirmed DING was emailed
 
     class Meta:
         indexes = (   # one row per recipient; a person's unconfirmed DINGs; who is due for a reminder

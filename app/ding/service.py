@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from app.db import db, utcnow
 from app.ding.models import Ding, DingRecipient
 from app.events import publish
+from app.notify import excerpt, mark_read_by_ref, notify
 from app.org.models import Person
 from app.org.status import person_zone
 from app.tenancy.models import Tenant
@@ -146,7 +147,16 @@ def send_ding(tenant: Tenant, sender: Person, text, recipient_ids, send_at=None,
             payload = ding_payload(ding, sender, 1)
             for person in people:
                 publish(tenant, "ding", payload, person=person)
+            _notify(tenant, ding, sender, [p.id for p in people], now)
     return ding
+
+
+def _notify(tenant: Tenant | int, ding: Ding, sender: Person, person_ids: list[int], now: datetime.datetime) -> None:
+    """The recipients' notifications; an email follows from the worker if it stays unconfirmed."""
+    if not isinstance(tenant, Tenant):
+        tenant = Tenant.get_by_id(tenant)
+    notify(tenant, person_ids, "ding", {"sender": sender.display_name, "text": excerpt(ding.text)},
+           link=ding_url(ding.id), ref=f"ding:{ding.id}", now=now)
 
 
 def _counts(ding: Ding) -> tuple[int, int]:
@@ -201,6 +211,7 @@ def confirm(tenant: Tenant, person: Person, ding_id) -> DingRecipient:
             publish(tenant, "ding_updated", update_payload(ding, person, now), person=ding.sender_id)
             publish(tenant, "ding_updated", {"id": ding.id, "person": person.id, "confirmed_at": _iso(now)},
                     person=person)
+            mark_read_by_ref(tenant, person, f"ding:{ding.id}")
     return DingRecipient.get_by_id(row.id)
 
 
@@ -271,9 +282,11 @@ def _deliver(ding_id: int, now: datetime.datetime) -> bool:
                    .where((DingRecipient.ding == ding_id) & DingRecipient.confirmed_at.is_null())
                    .returning(DingRecipient.person).tuples()]
         ding = Ding.get_by_id(ding_id)
-        payload = ding_payload(ding, Person.get_by_id(ding.sender_id), 1)
+        sender = Person.get_by_id(ding.sender_id)
+        payload = ding_payload(ding, sender, 1)
         for pid in alerted:
             publish(ding.tenant_id, "ding", payload, person=pid)
+        _notify(ding.tenant_id, ding, sender, alerted, now)
     return True
 
 

@@ -35,6 +35,24 @@ def publish(tenant: Tenant | int, kind: str, payload: dict, *, person=None, conv
     return event
 
 
+def publish_to_people(tenant: Tenant | int, kind: str, payloads: list[tuple[int, dict]]) -> int:
+    """Append one event per (person id, payload) in a single insert: what a notification to many people needs."""
+    if not payloads:
+        return 0
+    tenant_id = getattr(tenant, "id", tenant)
+    now = utcnow()
+    with db.atomic():
+        if is_postgres():
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (EVENT_LOCK,))
+        for start in range(0, len(payloads), 500):
+            Event.insert_many([{"tenant": tenant_id, "audience": "person", "audience_id": person_id, "kind": kind,
+                                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                                "created_at": now} for person_id, payload in payloads[start:start + 500]]).execute()
+        if is_postgres():
+            db.execute_sql("NOTIFY atrium_events")
+    return len(payloads)
+
+
 def latest_id() -> int:
     """The newest event id (0 when there are none): where a freshly rendered page starts listening."""
     return Event.select(Event.id).order_by(Event.id.desc()).limit(1).scalar() or 0

@@ -1,4 +1,4 @@
-"""A person's own settings: language, time zone, working hours, do-not-disturb, and API tokens."""
+"""A person's own settings: language, time zone, working hours, do-not-disturb, email digest, and API tokens."""
 from __future__ import annotations
 
 import zoneinfo
@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from app.config import LOCALES
+from app.notify.service import preference, sends_email, set_daily_digest
 from app.org.status import availability, set_dnd, set_working_hours
 from app.security.auth import login_required
 from app.security.tokens import SCOPES, ApiToken, create_token, revoke_token, tokens_of
@@ -21,7 +22,7 @@ WEEKDAYS = ("1", "2", "3", "4", "5", "6", "7")
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    """Language, time zone, working hours and do-not-disturb."""
+    """Language, time zone, working hours, do-not-disturb and the daily email digest."""
     person, error = g.person, None
     if request.method == "POST":
         try:
@@ -45,12 +46,14 @@ def settings():
                 if minutes not in DND_CHOICES:
                     raise ValidationError("dnd", _("Choose a duration from the list."))
                 set_dnd(person, minutes)
+            set_daily_digest(person, bool(request.form.get("daily_digest")))
         except ValidationError as exc:
             error = exc
         else:
             flash(_("Your settings are saved."), "success")
             return redirect(url_for("me.settings"))
     return render_template("me/settings.html", error=error, status=availability(person), dnd_choices=DND_CHOICES,
+                           digest=preference(person).daily_digest, email_on=sends_email(g.tenant),
                            weekdays=WEEKDAYS, timezones=sorted(zoneinfo.available_timezones())), (400 if error else 200)
 
 

@@ -39,6 +39,33 @@ def is_off_work(person: Person, now: datetime.datetime | None = None) -> bool:
     return person.work_end <= hhmm < person.work_start   # a night shift across midnight
 
 
+def next_alert_time(person: Person, now: datetime.datetime | None = None,
+                    fallback: str = DEFAULT_TIMEZONE) -> datetime.datetime:
+    """The first moment from now (naive UTC) when ordinary messages may alert the person again.
+
+    Off-work time ends when do-not-disturb does or when working hours start, so
+    those are the only moments to try; a week ahead covers every pattern of days.
+    """
+    now = now or utcnow()
+    if not is_off_work(person, now):
+        return now
+    candidates = []
+    if person.dnd_until and person.dnd_until > now:
+        candidates.append(person.dnd_until)
+    if person.work_start and person.work_end:
+        zone = person_zone(person, fallback)
+        today = now.replace(tzinfo=datetime.timezone.utc).astimezone(zone).date()
+        hour, minute = (int(part) for part in person.work_start.split(":"))
+        for offset in range(9):
+            start = datetime.datetime.combine(today + datetime.timedelta(days=offset), datetime.time(hour, minute),
+                                              tzinfo=zone)
+            candidates.append(start.astimezone(datetime.timezone.utc).replace(tzinfo=None))
+    for moment in sorted(c for c in candidates if c > now):
+        if not is_off_work(person, moment):
+            return moment
+    return now + datetime.timedelta(hours=1)   # nothing found (hours that never come): look again later
+
+
 def availability(person: Person) -> dict:
     """What senders see: whether the person is off work or in do-not-disturb."""
     dnd = bool(person.dnd_until and person.dnd_until > utcnow())

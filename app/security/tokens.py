@@ -33,6 +33,7 @@ SCOPES = {
     "approvals:write": _l("Make, approve, reject, return and withdraw requests"),
     "attendance:read": _l("See my attendance, and the reports I may see"),
     "attendance:write": _l("Check in and out"),
+    "notifications:read": _l("Read my notifications and mark them read"),
 }
 TOKEN_PREFIX = "atr_"
 MAX_DAYS = 366

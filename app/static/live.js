@@ -141,6 +141,55 @@
     }
   }
 
+  // The notification centre: the badge in the top bar and, on /notifications, the list itself.
+  function setUnread(count) {
+    document.querySelectorAll("[data-notifications-unread]").forEach(function (badge) {
+      badge.textContent = count;
+      badge.classList.toggle("hidden", !count);
+    });
+    document.querySelectorAll("[data-notifications-count]").forEach(function (e) { e.textContent = count; });
+    document.querySelectorAll("[data-read-all]").forEach(function (e) { e.classList.toggle("hidden", !count); });
+  }
+
+  function onNotification(n) {
+    setUnread(n.unread);
+    var list = document.getElementById("notifications");
+    if (list && !list.querySelector("[data-notification='" + n.id + "']")) {
+      var empty = list.querySelector("[data-empty]");
+      if (empty) { empty.remove(); }
+      var item = document.createElement("li");
+      item.className = "notification notification-unread";
+      item.dataset.notification = n.id;
+      var link = document.createElement("a");
+      link.className = "notification-title";
+      link.href = n.url;
+      link.textContent = n.title;   // user text only ever as textContent
+      item.appendChild(link);
+      if (n.text) {
+        var text = document.createElement("p");
+        text.className = "notification-text";
+        text.textContent = n.text;
+        item.appendChild(text);
+      }
+      list.insertBefore(item, list.firstChild);
+    }
+    // DINGs and announcements have their own alerts (ding.js); the rest are ordinary news.
+    if (["ding", "announcement", "important_announcement"].indexOf(n.kind) < 0 && (n.urgent || !quiet())) {
+      toast(n.title, n.urgent);
+    }
+  }
+
+  function onNotificationsRead(r) {
+    setUnread(r.unread);
+    document.querySelectorAll("#notifications [data-notification]").forEach(function (item) {
+      if (r.ids === null || r.ids.indexOf(parseInt(item.dataset.notification, 10)) >= 0) {
+        item.classList.remove("notification-unread");
+        var form = item.querySelector("form");
+        if (form) { form.remove(); }
+      }
+    });
+  }
+
   // Off-work mode: ordinary messages do not alert outside working hours or during do-not-disturb.
   function quiet() {
     var d = document.body.dataset;
@@ -168,6 +217,8 @@
         if (badge) { badge.textContent = "0"; badge.classList.add("hidden"); }
       }
     },
+    notification: onNotification,
+    notifications_read: onNotificationsRead,
     session_revoked: function () { window.location.reload(); },
     resync: function () { window.location.reload(); }
   };

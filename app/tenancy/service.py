@@ -104,3 +104,16 @@ def update_tenant(tenant: Tenant, name: str, hosts: Iterable[str], locale: str |
 
 def split_hosts(text: str | None) -> list[str]:
     return [h for h in re.split(r"[\s,]+", text or "") if h]
+
+
+def base_url(tenant: Tenant, public_url: str = "") -> str:
+    """Where people reach the tenant, for links in emails: the install's public URL for the default tenant,
+    else the tenant's first host name (over the public URL's scheme, HTTPS when none); "" when neither is known."""
+    public_url = (public_url or "").rstrip("/")
+    if tenant.is_default and public_url:
+        return public_url
+    hosts = tenant.host_names()
+    if not hosts:
+        return public_url
+    scheme = public_url.split("://", 1)[0] if "://" in public_url else "https"
+    return f"{scheme}://{hosts[0]}"

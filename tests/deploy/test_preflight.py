@@ -94,6 +94,15 @@ CASES = [
                  "which is not one of atrium_data_sites (cloud)", id="storage-site-may-not-hold-data"),
     pytest.param(split_inventory(all__vars__atrium_proxy_tls_certificate="/nonexistent/cert.pem"),
                  "Give both atrium_proxy_tls_certificate and atrium_proxy_tls_key", id="certificate-without-key"),
+    pytest.param(split_inventory(all__vars__atrium_app_smtp_host="relay.example.com",
+                                 all__vars__atrium_app_smtp_security="ssl"),
+                 "use none, starttls or tls", id="smtp-security"),
+    pytest.param(split_inventory(all__vars__atrium_app_smtp_host="relay.example.com",
+                                 all__vars__atrium_app_smtp_port="smtp"),
+                 "give the relay's TCP port", id="smtp-port"),
+    pytest.param(split_inventory(all__vars__atrium_app_smtp_host="relay.example.com",
+                                 all__vars__atrium_app_smtp_username="atrium"),
+                 "Give both atrium_app_smtp_username and atrium_app_smtp_password", id="smtp-login-without-password"),
 ]
 
 
@@ -121,3 +130,15 @@ def test_site_yml_checks_the_inventory_before_contacting_any_host(fake_bundle, t
     assert result.returncode != 0
     assert "needs exactly one host in group atrium_storage" in message(result)
     assert "web1" not in result.stdout.split("PLAY RECAP")[-1]   # the host was never contacted
+
+
+def test_a_complete_smtp_relay_passes(fake_bundle, tmp_path):
+    ca = tmp_path / "relay-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    inventory = split_inventory(all__vars__atrium_app_smtp_host="relay.example.com", all__vars__atrium_app_smtp_port=465,
+                                all__vars__atrium_app_smtp_security="tls", all__vars__atrium_app_smtp_ca_file=str(ca),
+                                all__vars__atrium_app_smtp_username="atrium",
+                                all__vars__atrium_app_smtp_password="not-shown-Pa55")
+    result = preflight([write(tmp_path / "hosts.yml", inventory)], fake_bundle)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "not-shown-Pa55" not in result.stdout + result.stderr

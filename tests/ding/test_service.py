@@ -37,9 +37,11 @@ def test_sending_alerts_each_recipient_and_nobody_else(team):
     assert ding.text == "Server room\nis on fire" and ding.sent_at == T0 and ding.send_at is None
     assert ding.remind_minutes == 5
     assert alerts(ding) == {team["li"].id: 1, team["bob"].id: 1}      # the sender and the duplicate left out
-    sent = events()
+    sent = events("ding")
     assert sorted((a, pid, kind) for a, pid, kind, _p in sent) == sorted(
         [("person", team["li"].id, "ding"), ("person", team["bob"].id, "ding")])
+    # Each recipient also gets a notification (the notification centre's badge counts it).
+    assert sorted(pid for _a, pid, _k, _p in events("notification")) == sorted([team["li"].id, team["bob"].id])
     payload = sent[0][3]
     assert payload == {"id": ding.id, "sender": team["wei"].id, "sender_name": "张伟", "text": "Server room\nis on fire",
                        "created_at": "2026-03-02T01:00:00Z", "sent_at": "2026-03-02T01:00:00Z",
@@ -248,7 +250,8 @@ def test_two_workers_at_the_same_moment_alert_once(team):
         assert set(alerts(ding).values()) == {3}     # delivery, then two reminders
     for ding in running:
         assert set(alerts(ding).values()) == {4}     # sending, then three reminders
-    assert Event.select().count() - before == 4 * 3 * 3 + 4 * 3 * 3
+    # Three alerts per person and DING, and a notification for each person of each scheduled DING as it goes out.
+    assert Event.select().count() - before == 4 * 3 * 3 + 4 * 3 * 3 + 4 * 3
 
 
 def test_lists_for_recipient_and_sender(team):

@@ -47,10 +47,14 @@ def test_once_json_delivers_reminds_and_prunes(app, team):
     result = run(app, "worker", "--once", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"dings": {"delivered": 1, "reminded": 1}, "events": {"pruned": 1},
+                                         "notifications": {"dings": 0, "digests": 0},
+                                         "email": {"sent": 0, "retried": 0, "failed": 0, "held": 0, "skipped": 0,
+                                                   "recovered": 0},
                                          "approvals": {"rerouted": 0}, "attendance": {"closed": 0}}
     assert DingRecipient.get(DingRecipient.ding == running.id).alerts == 2
     again = run(app, "worker", "--once")
-    assert again.exit_code == 0 and "worker pass: dings delivered=0 reminded=0; events pruned=0" in again.output
+    assert again.exit_code == 0 and "worker pass: dings delivered=0 reminded=0; notifications dings=0 digests=0; " \
+        "email sent=0 retried=0 failed=0 held=0 skipped=0 recovered=0; events pruned=0" in again.output
 
 
 def test_a_failing_job_is_reported_and_the_others_still_run(app, caplog):
@@ -83,8 +87,9 @@ def test_every_job_gets_the_same_now_and_the_loop_stops_when_asked(app):
     assert seen[0] == seen[1] and seen[1] < seen[2]
 
 
-def test_the_job_list_names_dings_events_approvals_and_attendance():
-    assert [name for name, _job in worker.JOBS] == ["dings", "events", "approvals", "attendance"]
+def test_the_job_list_names_every_job():
+    assert [name for name, _job in worker.JOBS] == ["dings", "notifications", "email", "events", "approvals",
+                                                   "attendance"]
 
 
 @pytest.mark.slow
