@@ -338,5 +338,5 @@ def outbox_counts(tenant: Tenant | None = None) -> dict[str, int]:
 
 def recent_failures(tenant: Tenant, limit: int = 20):
     """The tenant's emails that failed for good, newest first, with who they were for."""
-    return (TenantScope(tenant).select(OutgoingEmail, Person).join(Person)
+    return (TenantScope(tenant).select(OutgoingEmail, OutgoingEmail, Person).join(Person)
             .where(OutgoingEmail.state == "failed").order_by(OutgoingEmail.id.desc()).limit(limit))
