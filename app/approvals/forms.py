@@ -34,6 +34,15 @@ KIND_DESCRIPTIONS = {"leave": _l("Time off: annual, sick or personal leave."),
                      "expense": _l("Money you spent for work, with the receipts."),
                      "general": _l("Anything else that needs a yes from your managers."),
                      "attendance_correction": _l("A check-in or check-out that is missing or wrong.")}
+DECISION_NAMES = {"approved": _l("approved"), "rejected": _l("rejected"), "returned": _l("returned for changes"),
+                  "withdrawn": _l("withdrawn")}
+
+
+def notification_words() -> dict:
+    """Codes in approval notifications, shown in the reader's language (see app.notify.kinds)."""
+    return {"what": KIND_NAMES, "outcome": DECISION_NAMES}
+
+
 CORE_LABELS = {"leave_type": _l("Type of leave"), "starts_on": _l("First day"), "ends_on": _l("Last day"),
                "reason": _l("Reason"), "amount": _l("Amount"), "currency": _l("Currency"),
                "purpose": _l("What it was for"), "attachments": _l("Receipts and other files"),

@@ -29,6 +29,7 @@ from app.approvals.models import (KINDS, ROUTE_MODES, Approval, ApprovalAction, 
 from app.chat.attachments import Upload
 from app.db import db, utcnow
 from app.events import publish
+from app.notify import mark_read_by_ref, notify
 from app.org.models import Membership, Person
 from app.org.service import OrgIndex
 from app.residency.blobs import save_blob
@@ -326,6 +327,9 @@ def _announce_to_approver(tenant, approval: Approval, step: ApprovalStep, applic
     publish(tenant, "approval_todo", {"id": approval.id, "applicant_name": applicant.display_name,
                                       "kind": approval.kind, "url": approval_url(approval.id)},
             person=step.approver_id)
+    notify(tenant, step.approver_id, "approval_request",
+           {"sender": applicant.display_name, "what": approval.kind, "text": approval.title or ""},
+           link=approval_url(approval.id), ref=f"approval:{approval.id}", email=True)
 
 
 def _announce_to_applicant(tenant, approval: Approval, actor: Person | None) -> None:
@@ -334,6 +338,9 @@ def _announce_to_applicant(tenant, approval: Approval, actor: Person | None) -> 
                                          "actor_name": actor.display_name if actor else "",
                                          "url": approval_url(approval.id), "copied": False},
             person=approval.applicant_id)
+    notify(tenant, approval.applicant_id, "approval_decided",
+           {"sender": actor.display_name if actor else "", "what": approval.kind, "outcome": approval.status,
+            "text": approval.title or ""}, link=approval_url(approval.id), ref=f"approval:{approval.id}")
 
 
 def _announce_to_copied(tenant, approval: Approval, actor: Person | None) -> None:
@@ -348,6 +355,7 @@ def _announce_withdrawn(tenant, approval: Approval, approver_id: int) -> None:
     """The request the approver was to decide was withdrawn (it leaves their to-do list)."""
     publish(tenant, "approval_outcome", {"id": approval.id, "status": approval.status, "actor_name": "",
                                          "url": approval_url(approval.id), "copied": False}, person=approver_id)
+    mark_read_by_ref(tenant, approver_id, f"approval:{approval.id}")
 
 
 # --- walking the route ----------------------------------------------------------------------
@@ -653,6 +661,7 @@ def _decide(tenant: Tenant, person: Person, approval_id, version, outcome: str, 
         if changed != 1:
             raise StaleAction()
         _record(approval, outcome, person, text, now)
+        mark_read_by_ref(tenant, person, f"approval:{approval.id}")
         if outcome == "approved":
             _advance(tenant, approval, person, now)
         else:

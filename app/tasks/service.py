@@ -23,6 +23,7 @@ from app.chat.render import render_text
 from app.chat.service import member_row
 from app.db import db, utcnow
 from app.events import publish
+from app.notify import notify
 from app.org.models import Person
 from app.org.status import person_zone
 from app.tasks.models import OPEN_STATUSES, PRIORITIES, STATUSES, Task, TaskAssignee, TaskComment
@@ -331,6 +332,8 @@ def _publish(tenant: Tenant, task: Task, action: str, by: Person, person_ids, **
 def _announce_assigned(tenant: Tenant, task: Task, by: Person, person_ids: list[int]) -> None:
     """People newly given the task learn of it."""
     _publish(tenant, task, "assigned", by, person_ids)
+    notify(tenant, person_ids, "task_assigned", {"sender": by.display_name, "title": task.title},
+           link=f"/tasks/{task.id}", ref=f"task:{task.id}")
 
 
 def _announce_unassigned(tenant: Tenant, task: Task, by: Person, person_ids: list[int]) -> None:
@@ -354,8 +357,10 @@ def _announce_comment(tenant: Tenant, task: Task, by: Person, entry: TaskComment
 
 
 def _announce_reminder(tenant: Tenant, task: Task, by: Person, person_ids: list[int]) -> None:
-    """The creator chases the assignees ("remind now")."""
+    """The creator chases the assignees ("remind now"); they are emailed too."""
     _publish(tenant, task, "reminder", by, person_ids)
+    notify(tenant, person_ids, "task_reminder", {"sender": by.display_name, "title": task.title},
+           link=f"/tasks/{task.id}", ref=f"task:{task.id}", email=True)
 
 
 def _announce_deleted(tenant: Tenant, task: Task, by: Person, person_ids: list[int]) -> None:

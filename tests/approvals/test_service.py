@@ -382,3 +382,26 @@ def test_a_later_department_head_is_used_for_the_department_route(org):
     set_route(org, route_mode="department_head")
     save_department(org["tenant"], org["north"], {"name": "North", "parent_id": str(org["sales"].id)})  # no head
     assert [s[0] for s in route(submit(org))] == [org["hu"].id]
+
+
+def test_the_approver_is_notified_and_emailed_and_the_applicant_learns_the_outcome(org):
+    from flask_babel import force_locale
+
+    from app.notify import kinds
+    from app.notify.models import Notification
+
+    approval = submit(org)
+    (request,) = Notification.select().where(Notification.person == org["li"].id)
+    assert (request.kind, request.link, request.ref, request.email) == (
+        "approval_request", f"/approvals/{approval.id}", f"approval:{approval.id}", True)
+    with force_locale("en"):
+        assert kinds.title(request.kind, json.loads(request.params)) == "张伟 Wei asks for your approval: Leave"
+    with force_locale("zh_Hans"):
+        assert "张伟 Wei" in kinds.title(request.kind, json.loads(request.params))
+
+    service.reject(org["tenant"], org["li"], approval.id, 1, "Busy week")
+    assert Notification.get_by_id(request.id).read_at is not None       # deciding dealt with the request
+    (outcome,) = Notification.select().where(Notification.person == org["wei"].id)
+    assert outcome.kind == "approval_decided" and outcome.email is False
+    with force_locale("en"):
+        assert kinds.title(outcome.kind, json.loads(outcome.params)) == "Leave rejected by 李娜 Li"

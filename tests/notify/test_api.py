@@ -16,14 +16,14 @@ def call(client, method, path, token, host="localhost", **kw):
 def test_list_read_one_and_read_all(client, team):
     t, bob = team["tenant"], team["bob"]
     notify(t, bob, "mention", {"sender": "张伟", "text": "看一下"}, link="/chat/3#m9")
-    notify(t, bob, "approval_request", {"sender": "张伟", "title": "Leave"}, link="/approvals/4")
+    notify(t, bob, "approval_request", {"sender": "张伟", "what": "leave"}, link="/approvals/4")
     _token, token = create_token(bob, "phone", ["notifications:read"], 1)
 
     listing = call(client, "get", "/notifications", token)
     openapi.check(listing, "/notifications")
     assert listing.json["unread"] == 2 and listing.json["total"] == 2
     newest, older = listing.json["notifications"]
-    assert newest["title"] == "Approval request from 张伟: Leave" and newest["link"] == "/approvals/4"
+    assert newest["title"] == "张伟 asks for your approval: Leave" and newest["link"] == "/approvals/4"
     assert older["kind"] == "mention" and older["text"] == "看一下" and older["read_at"] is None
     assert older["url"] == f"/notifications/{older['id']}/open" and older["urgent"] is False
 

@@ -72,7 +72,7 @@ def test_the_email_carries_the_brand_colours_and_logo_and_a_plain_text_part(app,
     with app.app_context():
         apply_pack(team["tenant"], build_pack(read_folder(branding_dir() / "sakura")))
         brand = brand_for(team["tenant"])
-        notify(team["tenant"], team["bob"], "approval_request", {"sender": "张伟", "title": "Leave <3 days>"},
+        notify(team["tenant"], team["bob"], "task_reminder", {"sender": "张伟", "title": "Leave <3 days>"},
                link="/approvals/7", email=True, now=T0)
         assert send_due(app.config["ATRIUM"], T0)["sent"] == 1
     (mail,) = relay.mailbox.messages
@@ -89,7 +89,7 @@ def test_the_email_carries_the_brand_colours_and_logo_and_a_plain_text_part(app,
     assert logo.get_content()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Leave &lt;3 days&gt;" in html and "<3 days>" not in html      # user text is escaped in HTML
     text = body["text/plain"].get_content()
-    assert "Approval request from 张伟: Leave <3 days>" in text and "<table" not in text
+    assert "Task reminder: Leave <3 days>" in text and "<table" not in text
     assert "https://acme.example/notifications/" not in text            # the default tenant: the public URL
     assert mail["Auto-Submitted"] == "auto-generated"
 

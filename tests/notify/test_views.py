@@ -69,7 +69,7 @@ def test_mark_one_and_mark_all_read(app, team):
     assert again.status_code == 302 and again.headers["Location"] == "/notifications/?unread=1"
     done = post(client, "/notifications/read-all")
     assert done.status_code == 302 and unread_count(li) == 0
-    assert "All notifications are marked read." in client.get("/notifications/").get_data(as_text=True)
+    assert "所有通知已标为已读。" in client.get("/notifications/").get_data(as_text=True)   # li reads Chinese
     assert post(client, "/notifications/read-all", headers={"Accept": "application/json"}).json == {
         "changed": 0, "unread": 0}
 
@@ -137,14 +137,14 @@ def test_a_notification_arrives_live_on_the_stream(app, team, fast_stream):
     response = client.get("/events?after=" + str(latest_id()), buffered=False)
     stream = iter(response.response)
     assert next(stream).decode().startswith("retry:")
-    notify(team["tenant"], team["bob"], "approval_request", {"sender": "张伟", "title": "Leave"})
+    notify(team["tenant"], team["bob"], "approval_request", {"sender": "张伟", "what": "leave"})
     assert hubmod.wait_until_routed(latest_id())
     for chunk in stream:
         text = chunk.decode()
         if text.startswith("id:"):
             assert "event: notification" in text
             payload = json.loads(text.split("data: ", 1)[1])
-            assert payload["title"] == "Approval request from 张伟: Leave" and payload["unread"] == 1
+            assert payload["title"] == "张伟 asks for your approval: Leave" and payload["unread"] == 1
             break
     response.close()
 

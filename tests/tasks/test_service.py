@@ -340,3 +340,24 @@ def test_overdue_tasks_for_the_home_page(team):
     assert service.overdue_for(t, team["bob"], now=NOW + datetime.timedelta(days=10)) == ([], 0)
     assert service.is_overdue(shown[0], NOW + datetime.timedelta(days=10))
     assert not service.is_overdue(shown[0], NOW)
+
+
+
+def test_assignees_are_notified_and_a_reminder_is_emailed(team):
+    import json
+
+    from flask_babel import force_locale
+
+    from app.notify import kinds
+    from app.notify.models import Notification
+
+    task = give(team, title="Quarterly report", to=("li",))
+    (given,) = Notification.select().where(Notification.person == team["li"].id)
+    assert (given.kind, given.link, given.email) == ("task_assigned", f"/tasks/{task.id}", False)
+    with force_locale("en"):
+        assert kinds.title(given.kind, json.loads(given.params)) == "张伟 gave you a task: Quarterly report"
+    service.remind(team["tenant"], team["wei"], task.id, now=NOW)
+    reminder = Notification.select().where((Notification.person == team["li"].id)
+                                           & (Notification.kind == "task_reminder")).get()
+    assert reminder.email is True and reminder.ref == f"task:{task.id}"
+    assert not Notification.select().where(Notification.person == team["wei"].id).exists()
