@@ -94,7 +94,7 @@ def _wants_json() -> bool:
 
 
 def _people():
-    return (g.scope.select(Person).where((Person.is_active == True) & (Person.id != g.person.id))  # noqa: E712
+    return (g.scope.select(Person).where(Person.in_directory() & (Person.id != g.person.id))
             .order_by(Person.display_name, Person.id))
 
 
@@ -330,8 +330,7 @@ def template_edit(kind: str):
         else:
             flash(_("The template is saved."), "success")
             return redirect(url_for("approvals.template_edit", kind=kind), 303)
-    people = (g.scope.select(Person).where(Person.is_active == True)  # noqa: E712
-              .order_by(Person.display_name, Person.id))
+    people = g.scope.select(Person).where(Person.in_directory()).order_by(Person.display_name, Person.id)
     form = request.form if error else None
     rows = _editor_rows(form, svc.custom_fields(template))
     return render_template("approvals/template_edit.html", template=template, name=svc.template_name(template),

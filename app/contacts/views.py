@@ -42,7 +42,7 @@ def _names():
 
 
 def _colleagues():
-    return g.scope.select(Person).where(Person.is_active == True).order_by(Person.display_name, Person.id)  # noqa: E712
+    return g.scope.select(Person).where(Person.in_directory()).order_by(Person.display_name, Person.id)
 
 
 def _contact_or_404(contact_id: int) -> tuple[Contact, Access]:

@@ -20,7 +20,7 @@ bp = Blueprint("switchboard", __name__, url_prefix="/switchboard")
 def _page(error: ValidationError | None = None, decision: service.Decision | None = None):
     index = OrgIndex(g.tenant)
     duties = service.duty_people(g.tenant)
-    people = g.scope.select(Person).where(Person.is_active == True).order_by(Person.display_name)  # noqa: E712
+    people = g.scope.select(Person).where(Person.in_directory()).order_by(Person.display_name)
     departments = sorted(index.by_id.values(), key=lambda d: [p.name for p in index.path(d.id)])
     return render_template("switchboard/index.html", index=index, departments=departments, duties=duties,
                            people=list(people), on_duty=people_by_id(g.tenant, [d.person_id for d in duties.values()]),

@@ -32,7 +32,7 @@ def _zone() -> datetime.tzinfo:
 
 
 def _people():
-    return g.scope.select(Person).where(Person.is_active == True).order_by(Person.display_name, Person.id)  # noqa: E712
+    return g.scope.select(Person).where(Person.in_directory()).order_by(Person.display_name, Person.id)
 
 
 def _list(kind: str, query_for):
