@@ -26,7 +26,7 @@ from app.org.service import OrgIndex
 from app.residency.blobs import BlobError, get_store, save_blob
 from app.residency.models import Blob
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,10 @@ def _departments(tenant: Tenant, department_ids) -> list[int]:
         raise ValidationError("departments", _l("Choose at least one department, or everyone."))
     ids = []
     for raw in department_ids:
-        if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw))):
+        number = as_row_id(raw) if isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw)) else None
+        if number is None:   # not a number, or one no row can have (a JSON body's 10**30)
             raise ValidationError("departments", _l("Choose departments from the list."))
-        ids.append(int(raw))
+        ids.append(number)
     ids = list(dict.fromkeys(ids))
     found = {i for (i,) in TenantScope(tenant).select(Department, Department.id).where(Department.id.in_(ids)).tuples()}
     if len(found) != len(ids):
