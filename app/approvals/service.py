@@ -34,7 +34,7 @@ from app.org.models import Membership, Person
 from app.org.service import OrgIndex
 from app.residency.blobs import save_blob
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError, clean_text
 
 log = logging.getLogger(__name__)
@@ -156,9 +156,10 @@ def _people(tenant: Tenant, raw, field: str, limit: int, exclude: int | None = N
     for value in raw:
         if value in (None, ""):
             continue
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _ID.fullmatch(value))):
+        number = as_row_id(value) if isinstance(value, int) or (isinstance(value, str) and _ID.fullmatch(value)) else None
+        if number is None:   # not a number, or one no row can have (a JSON body's 10**30)
             raise ValidationError(field, _l("Choose people from the list."))
-        ids.append(int(value))
+        ids.append(number)
     ids = [i for i in dict.fromkeys(ids) if i != exclude]
     if len(ids) > limit:
         raise ValidationError(field, _l("At most %(n)d people.", n=limit))
