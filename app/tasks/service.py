@@ -28,7 +28,7 @@ from app.org.models import Person
 from app.org.status import person_zone
 from app.tasks.models import OPEN_STATUSES, PRIORITIES, STATUSES, Task, TaskAssignee, TaskComment
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError, clean_text
 
 MAX_TITLE_LENGTH = 200
@@ -88,9 +88,10 @@ def _ids(values, field: str, message) -> list[int]:
         raise ValidationError(field, message)
     ids = []
     for raw in values:
-        if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw))):
+        number = as_row_id(raw) if isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw)) else None
+        if number is None:   # not a number, or one no row can have (a JSON body's 10**30)
             raise ValidationError(field, message)
-        ids.append(int(raw))
+        ids.append(number)
     return list(dict.fromkeys(ids))
 
 
