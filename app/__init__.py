@@ -64,6 +64,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.org import me as org_me
     from app.org.ldap import views as directory_views
     from app.org import views as org_views
+    from app.security import admin as policy_admin
     from app.security import views as security_views
     from app.tenancy import views as tenancy_views
     app.register_blueprint(security_views.bp)
@@ -71,6 +72,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(org_admin.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(tenancy_views.bp)
+    app.register_blueprint(policy_admin.bp)
     app.register_blueprint(org_me.bp)
     app.register_blueprint(chat_views.bp)
     app.register_blueprint(ding_views.bp)

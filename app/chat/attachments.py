@@ -1,4 +1,8 @@
-"""Attachments: size and type policy judged from the bytes, stored through the blob store."""
+"""Attachments: size and type rules judged from the bytes, stored through the blob store.
+
+The install sets the largest file; a tenant's file policy may lower it, narrow
+the kinds of file to a list, and turn downloads off for some roles.
+"""
 from __future__ import annotations
 
 import unicodedata
@@ -21,6 +25,21 @@ _OFFICE = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessin
            ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
            ".zip": "application/zip"}
+_TEXT = "text/plain; charset=utf-8"
+# The kinds of file a tenant's policy can allow: name, file name endings, and the type the content must have.
+FILE_TYPES = {
+    "png": ("PNG", (".png",), "image/png"),
+    "jpeg": ("JPEG", (".jpg", ".jpeg"), "image/jpeg"),
+    "gif": ("GIF", (".gif",), "image/gif"),
+    "webp": ("WebP", (".webp",), "image/webp"),
+    "pdf": ("PDF", (".pdf",), "application/pdf"),
+    "docx": ("Word (.docx)", (".docx",), _OFFICE[".docx"]),
+    "xlsx": ("Excel (.xlsx)", (".xlsx",), _OFFICE[".xlsx"]),
+    "pptx": ("PowerPoint (.pptx)", (".pptx",), _OFFICE[".pptx"]),
+    "zip": ("Zip", (".zip",), "application/zip"),
+    "text": ("Text (.txt, .csv, .md, .log)", (".txt", ".csv", ".md", ".log"), _TEXT),
+}
+MB = 1024 * 1024
 
 
 def sniff(data: bytes, name: str) -> str | None:
@@ -38,8 +57,29 @@ def sniff(data: bytes, name: str) -> str | None:
             data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        return "text/plain; charset=utf-8"
+        return _TEXT
     return None
+
+
+def _extension(name: str) -> str:
+    return "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def allowed_by_policy(name: str, content_type: str, allowed_types) -> bool:
+    """True when the file's name ending and its detected type both belong to one allowed kind (none listed: all)."""
+    if not allowed_types:
+        return True
+    ext = _extension(name)
+    return any(ext in FILE_TYPES[key][1] and content_type == FILE_TYPES[key][2]
+               for key in allowed_types if key in FILE_TYPES)
+
+
+def max_bytes(rules, files_policy=None) -> int:
+    """The largest attachment: the install's limit, lowered by the tenant's file policy."""
+    limit = rules.max_attachment_bytes
+    if files_policy is not None and files_policy.max_mb:
+        limit = min(limit, files_policy.max_mb * MB)
+    return limit
 
 
 def clean_name(name: str) -> str:
@@ -49,21 +89,29 @@ def clean_name(name: str) -> str:
     return base[-200:]
 
 
-def store_upload(tenant, upload, rules):
-    """(blob, name) for an uploaded file within the policy, (None, None) when there is none."""
+def store_upload(tenant, upload, rules, files_policy=None):
+    """(blob, name) for an uploaded file within the install's rules and the tenant's file policy, (None, None) when
+    there is none."""
     if upload is None or not upload.filename:
         return None, None
-    data = upload.stream.read(rules.max_attachment_bytes + 1)
+    limit = max_bytes(rules, files_policy)
+    data = upload.stream.read(limit + 1)
     if not data:
         raise ValidationError("attachment", _l("The file is empty."))
-    if len(data) > rules.max_attachment_bytes:
-        raise ValidationError("attachment", _l("Files can be at most %(n)d MB.",
-                                               n=rules.max_attachment_bytes // (1024 * 1024)))
+    if len(data) > limit:
+        if limit >= MB:
+            raise ValidationError("attachment", _l("Files can be at most %(n)d MB.", n=limit // MB))
+        raise ValidationError("attachment", _l("Files can be at most %(n)d KB.", n=max(1, limit // 1024)))
     name = clean_name(upload.filename)
     content_type = sniff(data, name)
     if content_type is None:
         raise ValidationError("attachment", _l("This kind of file cannot be sent. Images, PDF, Office documents, "
                                                "zip and text files can."))
+    allowed_types = files_policy.allowed_types if files_policy is not None else ()
+    if not allowed_by_policy(name, content_type, allowed_types):
+        raise ValidationError("attachment", _l("This kind of file cannot be sent in this organisation. Allowed: "
+                                               "%(types)s.", types=", ".join(FILE_TYPES[k][0] for k in allowed_types
+                                                                           if k in FILE_TYPES)))
     return save_blob(tenant, data, content_type), name
 
 
