@@ -20,7 +20,7 @@ from app.org.service import save_department
 from app.security.models import LoginFailure, TenantPolicy
 from app.security.policy import PolicyInvalid, PolicyLimits, as_values, load_policy, save_policy
 from app.security.tokens import create_token
-from tests import inert
+from tests import inert, openapi
 from tests.conftest import csrf_from, login, make_person, post_form
 
 LIMITS = PolicyLimits(max_session_hours=12, max_file_mb=20)
@@ -426,10 +426,14 @@ def test_contacts_are_hidden_outside_the_department_and_below_the_role(app, org)
     assert "Sam Seller" in viewers["alice"].get("/people?q=sam@acme").get_data(as_text=True)
     # The API says the same.
     api = app.test_client()
-    hidden = api_get(api, fresh(eric), f"/api/v1/people/{sam.id}").json
+    answer = api_get(api, fresh(eric), f"/api/v1/people/{sam.id}")
+    openapi.check(answer, "/people/{person_id}")
+    hidden = answer.json
     assert hidden["mobile"] is None and hidden["email"] is None and hidden["name"] == "Sam Seller"
     assert api_get(api, fresh(org["sue"]), f"/api/v1/people/{sam.id}").json["mobile"] == "+86 138 1234 5678"
-    listed = api_get(api, fresh(eric), "/api/v1/people?q=seller").json["people"]
+    answer = api_get(api, fresh(eric), "/api/v1/people?q=seller")
+    openapi.check(answer, "/people")
+    listed = answer.json["people"]
     assert listed and all(p["mobile"] is None and p["email"] is None for p in listed)
     assert api_get(api, fresh(eric), "/api/v1/people?q=5678").json["people"] == []
     assert api_get(api, fresh(eric), "/api/v1/me").json["person"]["mobile"] == "+86 137 8765 4321"
@@ -461,7 +465,9 @@ def test_hidden_departments_leave_the_directory_but_not_the_admin_pages(app, org
     listing = client.get("/people?q=seller").get_data(as_text=True)
     assert "Sam Seller" in listing and "Sales" not in listing
     api = app.test_client()
-    departments = api_get(api, fresh(org["eric"]), "/api/v1/departments").json["departments"]
+    answer = api_get(api, fresh(org["eric"]), "/api/v1/departments")
+    openapi.check(answer, "/departments")
+    departments = answer.json["departments"]
     assert [d["name"] for d in departments] == ["Engineering"]
     assert api_get(api, fresh(org["eric"]), f"/api/v1/people/{org['sam'].id}").json["department_path"] == []
     people = api_get(api, fresh(org["eric"]), "/api/v1/people?q=ed east").json["people"]
