@@ -12,7 +12,7 @@ from app.org.service import OrgIndex, people_in_department, primary_department_i
 from app.pagination import paginate
 from app.residency.blobs import BlobError, read_blob
 from app.security.auth import login_required
-from app.security.permissions import contact_privacy, directory_index
+from app.security.permissions import DEPARTMENT_SEE, allowed, contact_privacy, directory_index
 
 bp = Blueprint("org", __name__)
 navigation.register("home", "org.home", _l("Home"))
@@ -75,9 +75,9 @@ def person_photo(person_id: int):
 def department(dept_id: int):
     """A department: its path, head, sub-departments and members."""
     dept = g.scope.get_or_404(Department, dept_id)
+    if not allowed(g.person, DEPARTMENT_SEE, dept):
+        abort(404)   # hidden from the directory by the privacy policy: as if it did not exist
     index = directory_index(g.tenant)
-    if dept.id not in index.by_id:
-        abort(404)   # hidden from the directory by the privacy policy
     head = g.scope.get_or_none(Person, dept.head_id) if dept.head_id else None
     children = [d for d in index.by_id.values() if d.parent_id == dept.id]
     page = paginate(people_in_department(g.tenant, dept), request.args.get("page"), per_page=50)

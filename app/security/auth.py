@@ -14,7 +14,7 @@ from app.org.ldap.login import DirectoryUnavailable, check_directory_password
 from app.org.models import Person
 from app.security import throttle
 from app.security.passwords import verify_password
-from app.security.permissions import ADMIN, Refused, is_staff
+from app.security.permissions import ADMIN, TENANT_MANAGE, Refused, is_staff, permission_required
 from app.security.policy import Policy, address_allowed, forget_cached, policy_for
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
@@ -182,8 +182,6 @@ def login_required(view):
 
 def admin_required(view):
     """Only the tenant's admins: the same as permission_required("tenant.manage")."""
-    from app.security.permissions import TENANT_MANAGE, permission_required
-
     return permission_required(TENANT_MANAGE)(view)
 
 

@@ -3,7 +3,9 @@
 Every permission question in the product is `allowed(person, action, target)`;
 a view asks `require(...)` (403 when refused) or wears `permission_required(...)`.
 Tenant policies that decide what a role may see or do (contact privacy, hidden
-departments, downloads) are judged here too, so no view carries its own rule.
+departments, downloads) are judged here too, so no view carries its own rule:
+contact_privacy() says which contact fields a viewer sees of whom, and
+directory_index() is the department tree the directory may show.
 
 The org models take the role names from this module, so it imports them only
 inside the functions that need them.
@@ -35,7 +37,6 @@ ADMIN_CONSOLE = "admin.console"            # the admin area's entry in the navig
 ANNOUNCE_PUBLISH = "announce.publish"      # target: a Department (None: to anyone at all)
 ANNOUNCE_STATS = "announce.stats"          # target: an Announcement
 AUDIT_READ = "audit.read"
-CONTACT_READ = "person.contact"            # target: a Person; their mobile and email under the privacy policy
 DEPARTMENT_SEE = "department.see"          # target: a Department; in the directory under the privacy policy
 FILE_DOWNLOAD = "files.download"           # attachments, under the file policy
 
@@ -252,10 +253,6 @@ def _announce_stats(person, announcement) -> bool:
     return person.role == ADMIN or (announcement is not None and announcement.author_id == person.id)
 
 
-def _contact(person, target) -> bool:
-    return not contact_privacy(person).hidden_for(target)
-
-
 def _department_see(person, target) -> bool:
     return target is not None and target.id not in hidden_department_ids(person.tenant)
 
@@ -273,7 +270,6 @@ _CHECKS = {
     ADMIN_CONSOLE: lambda person, target: _in_scope(person, ADMIN_CONSOLE, None),
     ANNOUNCE_PUBLISH: lambda person, target: _in_scope(person, ANNOUNCE_PUBLISH, target),
     ANNOUNCE_STATS: _announce_stats,
-    CONTACT_READ: _contact,
     DEPARTMENT_SEE: _department_see,
     FILE_DOWNLOAD: _download,
 }
