@@ -9,8 +9,9 @@ from app.org.models import Person
 from app.org.service import OrgIndex
 from app.security.auth import client_address
 from app.security.permissions import ROLE_LABELS, ROLES, TENANT_MANAGE, permission_required
-from app.security.policy import (BOOL_KEYS, CONTACT_FIELDS, IP_SCOPES, KEYS, LIST_KEYS, PolicyInvalid, as_values,
-                                 limits_from, load_policy, policy_row, save_policy, split_items)
+from app.security.policy import (BOOL_KEYS, CONTACT_FIELDS, IP_SCOPES, KEYS, LIST_KEYS, MAX_LOCKOUT,
+                                 PolicyInvalid, as_values, limits_from, load_policy, policy_row, save_policy,
+                                 split_items)
 
 bp = Blueprint("policies", __name__, url_prefix="/admin/policies")
 
@@ -50,5 +51,6 @@ def edit():
     editor = g.scope.get_or_none(Person, row.updated_by_id) if row and row.updated_by_id else None
     return render_template("admin/policies.html", values=shown, errors=errors, limits=limits, row=row, editor=editor,
                            address=client_address(), ip_scopes=IP_SCOPES, contact_fields=CONTACT_FIELDS,
+                           max_idle=limits.max_session_hours * 60, max_lockout=MAX_LOCKOUT,
                            roles=ROLES, role_labels=ROLE_LABELS, file_types=FILE_TYPES,
                            index=OrgIndex(g.tenant)), (400 if errors else 200)

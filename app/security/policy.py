@@ -31,7 +31,6 @@ from app.tenancy.scope import TenantScope
 IP_SCOPES = ("off", "tenant", "admins")
 CONTACT_FIELDS = ("mobile", "email")
 MAX_LOCKOUT = 100
-MAX_IDLE_MINUTES = 7 * 24 * 60
 MAX_ALLOW_LIST = 200
 
 
@@ -272,7 +271,8 @@ def clean_policy(tenant: Tenant, values: Mapping[str, Any], limits: PolicyLimits
     login = LoginPolicy(
         directory_only=_bool(v["login.directory_only"], "login.directory_only", errors),
         session_hours=_int(v["login.session_hours"], "login.session_hours", errors, 0, limits.max_session_hours),
-        idle_minutes=_int(v["login.idle_minutes"], "login.idle_minutes", errors, 0, MAX_IDLE_MINUTES),
+        # The session cookie already lapses after the install's lifetime without a visit: no longer idle limit.
+        idle_minutes=_int(v["login.idle_minutes"], "login.idle_minutes", errors, 0, limits.max_session_hours * 60),
         ip_scope=_choice(v["login.ip_scope"], "login.ip_scope", errors, IP_SCOPES),
         ip_allow=_networks(v["login.ip_allow"], "login.ip_allow", errors),
         lockout_after=_int(v["login.lockout_after"], "login.lockout_after", errors, 0, MAX_LOCKOUT),
