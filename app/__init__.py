@@ -77,7 +77,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from app.org import me as org_me
     from app.org.ldap import views as directory_views
     from app.org import views as org_views
-    from app.security import admin as security_admin
+    from app.security import integrations_admin
+    from app.security import policy_admin
     from app.security import views as security_views
     from app.switchboard import api as switchboard_api  # noqa: F401 - adds its routes to the API blueprint
     from app.switchboard import views as switchboard_views
@@ -89,6 +90,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(org_admin.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(tenancy_views.bp)
+    app.register_blueprint(policy_admin.bp)
     app.register_blueprint(org_me.bp)
     app.register_blueprint(chat_views.bp)
     app.register_blueprint(ding_views.bp)
@@ -104,7 +106,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(notify_views.admin_bp)
     app.register_blueprint(api_views.bp)
     app.register_blueprint(audit_views.bp)
-    app.register_blueprint(security_admin.bp)
+    app.register_blueprint(integrations_admin.bp)
     chat = settings.chat
     app.config["ATRIUM_CHAT_RULES"] = ChatRules(
         chat.max_message_length, chat.edit_minutes, chat.recall_minutes, chat.rate_messages, chat.rate_seconds,

@@ -141,7 +141,7 @@ def tenant_list(app, as_json):
 
 @main.group()
 def user():
-    """People with local accounts: admins and password resets."""
+    """People: local admins, password resets and unlocking locked-out accounts."""
 
 
 def _read_password(password_stdin: bool) -> tuple[str, bool]:
@@ -207,6 +207,28 @@ def user_reset_password(app, tenant_slug, login, password_stdin, as_json):
         fail(f"{exc.field}: {exc.message}", EXIT_CONFIG)
     emit(as_json, {"tenant": t.slug, "login": person.login, "one_time_password": password if one_time else None},
          [f"password of {person.login} in {t.slug} changed"] + ([f"one-time password: {password}"] if one_time else []))
+
+
+@user.command("unlock")
+@click.argument("tenant_slug")
+@click.argument("login")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_app
+def user_unlock(app, tenant_slug, login, as_json):
+    """Unlock an account locked out after failed logins (also when every admin of the tenant is locked)."""
+    from app.org.models import Person
+    from app.security import throttle
+    from app.tenancy.scope import TenantScope
+
+    require_schema(app)
+    t = get_tenant(tenant_slug)
+    person = TenantScope(t).select(Person).where(Person.login == login.strip().lower()).first()
+    if person is None:
+        fail(f"no person '{login}' in tenant {t.slug}")
+    was_locked = person.locked_at is not None
+    throttle.unlock(person)
+    emit(as_json, {"tenant": t.slug, "login": person.login, "was_locked": was_locked},
+         [f"{person.login} in {t.slug} {'unlocked' if was_locked else 'was not locked; failed logins cleared'}"])
 
 
 # --- demo and serving ----------------------------------------------------------------
@@ -320,6 +342,7 @@ from app.attendance.cli import attendance  # noqa: E402
 from app.brand.cli import branding  # noqa: E402
 from app.notify.cli import email  # noqa: E402
 from app.residency.cli import backup, residency, restore, storage, tenant_commands  # noqa: E402
+from app.security.cli import policy  # noqa: E402
 from app.worker import worker  # noqa: E402
 
 main.add_command(audit)
@@ -333,6 +356,7 @@ for _command in tenant_commands:
     tenant.add_command(_command)
 main.add_command(worker)
 main.add_command(email)
+main.add_command(policy)
 
 
 # --- directory sync (LDAP / Active Directory) --------------------------------------------

@@ -27,10 +27,13 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(code: int, description: str | None = None) -> Response:
-    """The error as a branded page, or JSON for the API; a plain page if even that fails."""
+def render_error(code: int, description: str | None = None, public_message=None) -> Response:
+    """The error as a branded page, or JSON for the API; a plain page if even that fails.
+
+    public_message, when an exception carries one (app.security.permissions.Refused), says why in the person's words.
+    """
     messages = _messages()
-    message = messages.get(code, messages[500] if code >= 500 else messages[400])
+    message = str(public_message) if public_message else messages.get(code, messages[500] if code >= 500 else messages[400])
     if description == "csrf":
         message = _("This form has expired. Reload the page and try again.")
     if _wants_json():
@@ -47,7 +50,8 @@ def render_error(code: int, description: str | None = None) -> Response:
 def init_app(app) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        response = render_error(exc.code or 500, exc.description if exc.description == "csrf" else None)
+        response = render_error(exc.code or 500, exc.description if exc.description == "csrf" else None,
+                                getattr(exc, "public_message", None))
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response

@@ -95,15 +95,15 @@ def test_migrated_schema_matches_the_models(empty_database):
     from app.org.ldap.models import DirectoryConfig, DirectoryEntry, SyncRun
     from app.org.models import Department, Membership, Person
     from app.residency.models import Blob
-    from app.security.models import LoginFailure
+    from app.security.models import LoginFailure, TenantPolicy
     from app.tenancy.models import Tenant, TenantHost
 
     dbmod.upgrade(empty_database)
     for model in (Tenant, TenantHost, Department, Person, Membership, LoginFailure, DirectoryConfig, DirectoryEntry,
                   SyncRun, Blob, Ding, DingRecipient, Announcement, AnnouncementDepartment, AnnouncementRead,
                   ApprovalTemplate, Approval, ApprovalStep, ApprovalCopy, ApprovalAction, ApprovalAttachment,
-                  AttendanceRule, AttendancePlace, AttendanceDay):
-                  Notification, NotificationPreference, EmailSettings, OutgoingEmail):
+                  AttendanceRule, AttendancePlace, AttendanceDay,
+                  Notification, NotificationPreference, EmailSettings, OutgoingEmail, TenantPolicy):
         table = model._meta.table_name
         columns = {c.name for c in empty_database.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table

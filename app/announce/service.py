@@ -20,6 +20,7 @@ from app.events import publish
 from app.notify import excerpt, mark_read_by_ref, notify
 from app.org.models import INTEGRATION, Department, Membership, Person
 from app.org.service import OrgIndex
+from app.security.permissions import ANNOUNCE_PUBLISH, ANNOUNCE_STATS, allowed, department_scope
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError, clean_text
@@ -43,19 +44,14 @@ def announcement_url(announcement_id: int) -> str:
 def allowed_departments(tenant: Tenant, person: Person, index: OrgIndex | None = None) -> set[int] | None:
     """Departments the person may address: None for an admin or an integration (any, or everyone), else the
     subtrees of those they head. An integration reaches this only with a token an admin gave announcements:write."""
-    if person.is_admin or person.source == INTEGRATION:
+    if person.source == INTEGRATION:
         return None
-    index = index or OrgIndex(tenant)
-    allowed: set[int] = set()
-    for dept in index.by_id.values():
-        if dept.head_id == person.id:
-            allowed |= index.subtree_ids(dept.id)
-    return allowed
+    return department_scope(person, ANNOUNCE_PUBLISH)
 
 
 def can_publish(tenant: Tenant, person: Person) -> bool:
     """Admins and department heads publish; everyone else only reads."""
-    return allowed_departments(tenant, person) != set()
+    return allowed(person, ANNOUNCE_PUBLISH)
 
 
 def _clean_body(value) -> str:
@@ -98,17 +94,17 @@ def announcement_payload(announcement: Announcement, author: Person) -> dict:
 def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all: bool = False, department_ids=(),
                          important: bool = False, now: datetime.datetime | None = None) -> Announcement:
     """Publish to everyone (admins) or to departments' subtrees; PermissionError for someone who may not publish."""
-    allowed = allowed_departments(tenant, author)
-    if allowed == set():
+    reach = allowed_departments(tenant, author)
+    if reach == set():
         raise PermissionError(author.id)
     title = clean_text(title, "title", required=True, max_length=MAX_TITLE_LENGTH)
     body = _clean_body(body)
     if to_all:
-        if allowed is not None:
+        if reach is not None:
             raise ValidationError("departments", _l("Only admins can address everyone."))
         departments: list[int] = []
     else:
-        departments = _departments(tenant, department_ids, allowed)
+        departments = _departments(tenant, department_ids, reach)
     with db.atomic():
         announcement = Announcement.create(tenant=tenant, author=author, title=title, body=body,
                                            important=bool(important), to_all=bool(to_all), created_at=now or utcnow())
@@ -209,7 +205,7 @@ def confirm_read(tenant: Tenant, person: Person, announcement_id) -> datetime.da
 
 def may_see_stats(person: Person, announcement: Announcement) -> bool:
     """Its author and the tenant's admins see who has read it."""
-    return person.is_admin or announcement.author_id == person.id
+    return allowed(person, ANNOUNCE_STATS, announcement)
 
 
 @dataclass

@@ -35,7 +35,7 @@ def index():
 def new():
     """Publish an announcement: admins to everyone or any departments, department heads to their own."""
     index = OrgIndex(g.tenant)
-    allowed = allowed_departments(g.tenant, g.person, index)
+    allowed = allowed_departments(g.tenant, g.person)
     if allowed == set():
         abort(403)
     error, form = None, request.form

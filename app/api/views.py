@@ -15,11 +15,12 @@ from app.chat.models import Message
 from app.chat.service import (ChatRules, RateLimited, conversation_for, conversations_of, create_group,
                               direct_conversation, edit_message, history, mark_all_read, mark_read, member_ids,
                               message_payload, post_message, read_counts, recall_message, receipts, search)
-from app.org.models import Department, Membership, Person
+from app.org.models import Membership, Person
 from app.org.service import OrgIndex, search_people
 from app.org.status import availability
 from app.pagination import paginate
 from app.security import csrf
+from app.security.permissions import contact_privacy, directory_index
 from app.security.tokens import authenticate_token
 from app.tenancy.scope import TenantScope
 from app.validation import ValidationError
@@ -62,9 +63,12 @@ def _body() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def person_json(person: Person, index: OrgIndex | None = None, department_id: int | None = None) -> dict:
+def person_json(person: Person, index: OrgIndex | None = None, department_id: int | None = None,
+                hidden: frozenset[str] = frozenset()) -> dict:
+    """A person as the API shows them; contact fields in hidden (the privacy policy) are null."""
     data = {"id": person.id, "login": person.login, "name": person.display_name, "title": person.title,
-            "email": person.email, "mobile": person.mobile, "active": person.is_active,
+            "email": None if "email" in hidden else person.email,
+            "mobile": None if "mobile" in hidden else person.mobile, "active": person.is_active,
             "manager": person.manager_id}
     if index is not None:
         data["department_path"] = [d.name for d in index.path(department_id)]
@@ -89,13 +93,16 @@ def me():
 @api("directory:read")
 def people():
     """Search the directory (name, pinyin, initials, email, mobile, title)."""
-    page = paginate(search_people(g.tenant, (request.args.get("q") or "")[:100]), request.args.get("page"), 50)
-    index = OrgIndex(g.tenant)
+    privacy = contact_privacy(g.person)
+    page = paginate(search_people(g.tenant, (request.args.get("q") or "")[:100], privacy=privacy),
+                    request.args.get("page"), 50)
+    index = directory_index(g.tenant)
     primary = dict(TenantScope(g.tenant).select(Membership, Membership.person, Membership.department)
                    .where(Membership.person.in_([p.id for p in page.items] or [0]) & (Membership.is_primary == True))  # noqa: E712
                    .tuples())
-    return jsonify(people=[person_json(p, index, primary.get(p.id)) for p in page.items], page=page.number,
-                   pages=page.pages, total=page.total)
+    hidden = privacy.hidden_map(page.items)
+    return jsonify(people=[person_json(p, index, primary.get(p.id), hidden[p.id]) for p in page.items],
+                   page=page.number, pages=page.pages, total=page.total)
 
 
 @bp.route("/people/<int:person_id>")
@@ -105,17 +112,18 @@ def person(person_id: int):
     shown = TenantScope(g.tenant).get_or_none(Person, person_id)
     if shown is None:
         return error(404, _("No such person."))
-    index = OrgIndex(g.tenant)
+    index = directory_index(g.tenant)
     primary = (TenantScope(g.tenant).select(Membership).where(Membership.person == shown)
                .order_by(Membership.is_primary.desc()).first())
-    return jsonify(person_json(shown, index, primary.department_id if primary else None))
+    return jsonify(person_json(shown, index, primary.department_id if primary else None,
+                               contact_privacy(g.person).hidden_for(shown)))
 
 
 @bp.route("/departments")
 @api("directory:read")
 def departments():
-    """The department tree as a flat list with parents."""
-    rows = TenantScope(g.tenant).select(Department).order_by(Department.sort_order, Department.name)
+    """The department tree as a flat list with parents (departments the privacy policy hides are left out)."""
+    rows = directory_index(g.tenant).by_id.values()
     return jsonify(departments=[{"id": d.id, "name": d.name, "parent": d.parent_id, "head": d.head_id,
                                  "order": d.sort_order} for d in rows])
 

@@ -12,7 +12,7 @@ from app.brand.pack import (COLOR_KEYS, COLOR_NAMES, IDENTITY_KEYS, LABEL_KEYS, 
 from app.brand.service import (apply_pack, asset_for, branding_dir, contrast_report, css_for, current_version,
                                export_zip, rollback, settings_to_toml, version_pack, versions)
 from app.residency.blobs import BlobError
-from app.security.auth import admin_required
+from app.security.permissions import TENANT_MANAGE, permission_required
 
 bp = Blueprint("brand", __name__)
 admin_bp = Blueprint("brand_admin", __name__, url_prefix="/admin/brand")
@@ -138,7 +138,7 @@ def _form_files(form, uploads, base) -> dict[str, bytes]:
 
 
 @admin_bp.route("/", methods=["GET", "POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def editor():
     """Edit the brand with a live preview; check it, or save it as a new version."""
     errors, report, form = [], None, None
@@ -168,7 +168,7 @@ def editor():
 
 
 @admin_bp.route("/rollback/<int:number>", methods=["POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def rollback_version(number: int):
     """Make an earlier version current again."""
     try:
@@ -180,7 +180,7 @@ def rollback_version(number: int):
 
 
 @admin_bp.route("/import", methods=["POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def import_pack():
     """Apply a brand pack uploaded as a zip, or one of the packs shipped with Atrium."""
     try:
@@ -207,7 +207,7 @@ def import_pack():
 
 
 @admin_bp.route("/export")
-@admin_required
+@permission_required(TENANT_MANAGE)
 def export():
     """Download the current brand as a pack (zip)."""
     data = export_zip(_current_pack())

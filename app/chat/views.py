@@ -17,6 +17,8 @@ from app.org.models import Person
 from app.org.status import availability
 from app.residency.blobs import BlobError, read_blob
 from app.security.auth import login_required
+from app.security.permissions import FILE_DOWNLOAD, require
+from app.security.policy import policy_for
 from app.validation import ValidationError
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
@@ -141,7 +143,8 @@ def post(conversation_id: int):
     """Post a message (with an optional attachment) to a conversation one is in."""
     conv = _conversation_or_404(conversation_id)
     try:
-        blob, name = attachments.store_upload(g.tenant, request.files.get("attachment"), rules())
+        blob, name = attachments.store_upload(g.tenant, request.files.get("attachment"), rules(),
+                                              policy_for(g.tenant).files)
         message = post_message(g.tenant, conv, g.person, request.form.get("text"), reply_to=request.form.get("reply_to"),
                                attachment=blob, attachment_name=name, rules=rules())
     except RateLimited as exc:
@@ -232,11 +235,12 @@ def read(conversation_id: int):
 @bp.route("/<int:conversation_id>/attachments/<int:message_id>")
 @login_required
 def attachment(conversation_id: int, message_id: int):
-    """Download a message's attachment (members only)."""
+    """Download a message's attachment (members only, unless the file policy turns downloads off for their role)."""
     conv = _conversation_or_404(conversation_id)
     message = _message_in(conv, message_id)
     if message.attachment_id is None or message.recalled_at is not None:
         abort(404)
+    require(FILE_DOWNLOAD)
     blob = message.attachment
     try:
         data = read_blob(blob)

@@ -9,7 +9,8 @@ from app.db import db
 from app.events import hub as hubmod
 from app.events.hub import CLOSE, Subscription, frame
 from app.events.models import Event
-from app.security.auth import login_required
+from app.security.auth import login_required, session_deadline
+from app.security.policy import policy_for
 from app.tenancy.scope import MAX_ROW_ID, TenantScope
 
 bp = Blueprint("events", __name__)
@@ -60,12 +61,15 @@ def stream():
     frames = [] if after is None else replay(tenant, person, sub.conversation_ids, after, sub.live_from)
     if frames is None:
         frames = [frame(sub.live_from, "resync", "{}")]   # too far behind: the page reloads instead
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    ends_at = session.get("at", time.time()) + lifetime
+    policy_end, _reason = session_deadline(policy_for(tenant))   # the tenant's session lifetime or idle limit
+    if policy_end is not None:
+        ends_at = min(ends_at, policy_end)
+    deadline = time.monotonic() + max(0.0, ends_at - time.time())
     # No database connection is held while the stream is open.
     if not db.is_closed():
         db.close()
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
-    started = session.get("at", time.time())
-    deadline = time.monotonic() + max(0.0, started + lifetime - time.time())
 
     def generate():
         try:

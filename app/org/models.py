@@ -4,9 +4,9 @@ from __future__ import annotations
 import peewee
 
 from app.db import utcnow
+from app.security.permissions import ROLES  # noqa: F401 - the role names live with the permission checks
 from app.tenancy.models import Tenant, TenantModel
 
-ROLES = ("admin", "member")
 # An integration is a service account: it acts through API tokens only, cannot log in, and is not listed in the
 # directory (app.security.integrations).
 INTEGRATION = "integration"
@@ -52,6 +52,10 @@ class Person(TenantModel):
     work_end = peewee.CharField(max_length=5, null=True)
     work_days = peewee.CharField(max_length=20, null=True)    # ISO weekdays, "12345"
     dnd_until = peewee.DateTimeField(null=True)               # do not disturb until (UTC)
+    # A department admin's department: they manage its subtree (see app.security.permissions).
+    admin_department = peewee.ForeignKeyField(Department, null=True, backref="administrators", on_delete="SET NULL")
+    failed_logins = peewee.IntegerField(default=0)            # consecutive failed password checks
+    locked_at = peewee.DateTimeField(null=True)               # locked out by the tenant's policy until an admin unlocks
 
     class Meta:
         indexes = (
@@ -61,6 +65,7 @@ class Person(TenantModel):
 
     @property
     def is_admin(self) -> bool:
+        """A tenant admin (a fact about the row; permission checks go through app.security.permissions)."""
         return self.role == "admin"
 
     @property

@@ -1,6 +1,8 @@
 """Org chart operations: plain functions over a tenant and plain values."""
 from __future__ import annotations
 
+import functools
+import operator
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -11,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from app.audit import acting_as, difference, record
 from app.db import db, utcnow
 from app.events import publish
-from app.org.models import INTEGRATION, ROLES, Department, Membership, Person
+from app.org.models import INTEGRATION, Department, Membership, Person
 from app.search import person_search_key
 from app.security.passwords import hash_password
+from app.security.permissions import ADMIN, DEPT_ADMIN, MEMBER, ROLES
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
 from app.validation import (ValidationError, check_new_password, clean_email, clean_login,
@@ -28,11 +31,16 @@ class DeptNode:
 
 
 class OrgIndex:
-    """One tenant's departments in memory: tree, paths and member counts from two queries."""
+    """One tenant's departments in memory: tree, paths and member counts from two queries.
 
-    def __init__(self, tenant: Tenant):
+    hidden: departments to leave out (the directory's view under a privacy policy); their sub-departments must be
+    among them, so no path or tree shows a hidden department.
+    """
+
+    def __init__(self, tenant: Tenant, hidden: set[int] | frozenset[int] = frozenset()):
         self.by_id: dict[int, Department] = {
-            d.id: d for d in TenantScope(tenant).select(Department).order_by(Department.sort_order, Department.name)}
+            d.id: d for d in TenantScope(tenant).select(Department).order_by(Department.sort_order, Department.name)
+            if d.id not in hidden}
         counts = (TenantScope(tenant).select(Membership, Membership.department, peewee.fn.COUNT(Membership.id))
                   .join(Person).where(Person.is_active == True)  # noqa: E712
                   .group_by(Membership.department).tuples())
@@ -71,8 +79,13 @@ class OrgIndex:
 
 # --- departments --------------------------------------------------------------
 
-def save_department(tenant: Tenant, dept: Department | None, form: Mapping[str, str], max_length: int = 200) -> Department:
-    """Create (dept=None) or update a department from form values; ValidationError on the first problem."""
+def save_department(tenant: Tenant, dept: Department | None, form: Mapping[str, str], max_length: int = 200, *,
+                    within: set[int] | None = None) -> Department:
+    """Create (dept=None) or update a department from form values; ValidationError on the first problem.
+
+    within: the departments a department admin manages; the department stays inside them (their top department
+    keeps its place).
+    """
     scope = TenantScope(tenant)
     name = clean_text(form.get("name"), "name", required=True, max_length=max_length)
     parent = None
@@ -82,6 +95,10 @@ def save_department(tenant: Tenant, dept: Department | None, form: Mapping[str, 
             raise ValidationError("parent_id", _l("Choose a department from the list."))
         if dept is not None and parent.id in OrgIndex(tenant).subtree_ids(dept.id):
             raise ValidationError("parent_id", _l("A department cannot sit inside itself or its own sub-departments."))
+    if within is not None:
+        keeps_place = dept is not None and dept.id in within and (parent.id if parent else None) == dept.parent_id
+        if not keeps_place and (parent is None or parent.id not in within):
+            raise ValidationError("parent_id", _l("Choose a department you administer."))
     head = None
     if form.get("head_id"):
         head = scope.get_or_none(Person, form["head_id"])
@@ -120,6 +137,9 @@ def delete_department(dept: Department) -> None:
         raise ValidationError("department", _l("Move or delete its sub-departments first."))
     if Membership.select().where(Membership.department == dept).exists():
         raise ValidationError("department", _l("Move its members to another department first."))
+    if Person.select().where((Person.admin_department == dept) & (Person.role == DEPT_ADMIN)).exists():
+        raise ValidationError("department", _l("A department admin administers it. Give them another department "
+                                               "or role first."))
     with db.atomic():
         record("department.delete", target=dept, tenant=dept.tenant, changes={"before": _department_facts(dept)})
         dept.delete_instance()
@@ -127,8 +147,13 @@ def delete_department(dept: Department) -> None:
 
 # --- people -------------------------------------------------------------------
 
-def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length: int = 200) -> Person:
-    """Create (person=None) or update a local person from form values; ValidationError on the first problem."""
+def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length: int = 200, *,
+                may_set_roles: bool = True, within: set[int] | None = None) -> Person:
+    """Create (person=None) or update a local person from form values; ValidationError on the first problem.
+
+    may_set_roles=False keeps the role as it is (a new person is a member). within: the departments a department
+    admin manages; the person's departments are chosen among them and their others are kept.
+    """
     scope = TenantScope(tenant)
     creating = person is None
     login = clean_login(form.get("login")) if creating else person.login
@@ -141,11 +166,7 @@ def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length
     mobile = clean_mobile(form.get("mobile"))
     title = clean_text(form.get("title"), "title", max_length=max_length)
     employee_no = clean_text(form.get("employee_no"), "employee_no", max_length=64)
-    role = form.get("role") or "member"
-    if role not in ROLES:
-        raise ValidationError("role", _l("Choose a role from the list."))
-    if not creating and person.is_admin and role != "admin":
-        _check_not_last_admin(person)
+    role, admin_department = _clean_role(scope, person, form, may_set_roles)
     manager = None
     if form.get("manager_id"):
         manager = scope.get_or_none(Person, form["manager_id"])
@@ -157,10 +178,14 @@ def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length
     departments = []
     for dept_id in dept_ids:
         dept = scope.get_or_none(Department, dept_id)
-        if dept is None:
+        if dept is None or (within is not None and dept.id not in within):
             raise ValidationError("department_ids", _l("Choose departments from the list."))
         if dept not in departments:
             departments.append(dept)
+    if within is not None:
+        if not departments:
+            raise ValidationError("department_ids", _l("Choose at least one department you administer."))
+        departments = _keep_outside(person, departments, within)
     password = form.get("password") or ""
     if creating and password:
         check_new_password(password)
@@ -173,6 +198,7 @@ def save_person(tenant: Tenant, person: Person | None, form: Mapping, max_length
             person.must_change_password = bool(form.get("must_change_password"))
         person.display_name, person.email, person.mobile = display_name, email, mobile
         person.title, person.employee_no, person.role, person.manager = title, employee_no, role, manager
+        person.admin_department = admin_department
         person.search_key = person_search_key(display_name, login, email, mobile, title)
         person.updated_at = utcnow()
         try:
@@ -195,6 +221,36 @@ def _person_facts(person: Person) -> dict:
             "mobile": person.mobile, "title": person.title, "employee_no": person.employee_no, "role": person.role,
             "manager": person.manager_id, "departments": departments,
             "change_at_next_login": person.must_change_password}
+def _clean_role(scope: TenantScope, person: Person | None, form: Mapping, may_set_roles: bool):
+    """(role, administered department) from the form; the tenant keeps an active admin."""
+    if not may_set_roles:
+        if person is None:
+            return MEMBER, None
+        return person.role, (scope.get_or_none(Department, person.admin_department_id)
+                             if person.admin_department_id else None)
+    role = form.get("role") or MEMBER
+    if role not in ROLES:
+        raise ValidationError("role", _l("Choose a role from the list."))
+    admin_department = None
+    if role == DEPT_ADMIN:
+        admin_department = scope.get_or_none(Department, form.get("admin_department_id"))
+        if admin_department is None:
+            raise ValidationError("admin_department_id", _l("Choose the department this person administers."))
+    if person is not None and person.role == ADMIN and role != ADMIN:
+        _check_not_last_admin(person)
+    return role, admin_department
+
+
+def _keep_outside(person: Person | None, chosen: list[Department], within: set[int]) -> list[Department]:
+    """The chosen departments plus the person's departments a department admin cannot see, which stay as they are."""
+    if person is None:
+        return chosen
+    memberships = list(Membership.select(Membership, Department).join(Department)
+                       .where(Membership.person == person).order_by(Membership.is_primary.desc(), Membership.id))
+    outside = [m.department for m in memberships if m.department_id not in within]
+    if memberships and memberships[0].department_id not in within:
+        return outside[:1] + chosen + outside[1:]   # their main department stays the main one
+    return chosen + outside
 
 
 def set_departments(person: Person, departments: list[Department]) -> None:
@@ -225,7 +281,7 @@ def _manages_through(manager: Person, person: Person) -> bool:
 
 
 def _check_not_last_admin(person: Person) -> None:
-    others = (Person.active(person.tenant).where((Person.role == "admin") & (Person.id != person.id)).exists())
+    others = (Person.active(person.tenant).where((Person.role == ADMIN) & (Person.id != person.id)).exists())
     if not others:
         raise ValidationError("role", _l("The tenant must keep at least one active admin."))
 
@@ -248,7 +304,7 @@ def announce_deactivations(tenant: Tenant, person_ids: list[int]) -> None:
 
 def deactivate_person(person: Person, by: str = "admin") -> None:
     """Stop a person from logging in, ending their open sessions at once; their data stays."""
-    if person.is_admin:
+    if person.role == ADMIN:
         _check_not_last_admin(person)
     before = {"is_active": person.is_active, "deactivated_by": person.deactivated_by}
     person.is_active = False
@@ -289,20 +345,38 @@ def set_password(person: Person, password: str, *, must_change: bool = False) ->
                tenant=person.tenant, changes={"password": "set", "change_at_next_login": must_change})
 
 
-def search_people(tenant: Tenant, query: str | None, *, include_inactive: bool = False):
-    """People of the tenant whose name, login, email, mobile or title contains the query (no integrations)."""
+def search_people(tenant: Tenant, query: str | None, *, include_inactive: bool = False, only=None, privacy=None):
+    """People of the tenant whose name, login, email, mobile or title contains the query (no integrations).
+
+    only: a further condition on the people (a department admin's reach). privacy: the viewer's ContactPrivacy;
+    a contact field it hides finds only the people whose field the viewer may see, so a search cannot probe for a
+    hidden number or address.
+    """
     scope = TenantScope(tenant)
     rows = scope.select(Person).where(Person.source != INTEGRATION)
     if not include_inactive:
         rows = rows.where(Person.is_active == True)  # noqa: E712
+    if only is not None:
+        rows = rows.where(only)
     # No name or title holds a control or format character (clean_text refuses them), and PostgreSQL
     # refuses a NUL in a query outright: such characters are dropped from the query.
     q = "".join(ch for ch in (query or "") if unicodedata.category(ch) not in ("Cc", "Cf")).strip()
     if q:
         # contains() is case-insensitive on both databases (LIKE on SQLite, ILIKE on PostgreSQL). The search
         # key holds the name's pinyin and initials, so "zhangwei", "zhang wei" and "zw" find 张伟.
-        rows = rows.where(Person.search_key.contains(q) | Person.display_name.contains(q) | Person.login.contains(q)
-                          | Person.email.contains(q) | Person.mobile.contains(q) | Person.title.contains(q))
+        private = [f for f in ("email", "mobile") if privacy is not None and f in privacy.fields]
+        key = Person.search_key
+        for name in private:   # the key holds the contact fields too: match it without the hidden ones
+            key = peewee.fn.REPLACE(key, peewee.fn.COALESCE(peewee.fn.LOWER(getattr(Person, name)), ""), "")
+        condition = (key.contains(q) | Person.display_name.contains(q) | Person.login.contains(q)
+                     | Person.title.contains(q))
+        for name in ("email", "mobile"):
+            if name not in private:
+                condition |= getattr(Person, name).contains(q)
+        if private:
+            hidden_match = functools.reduce(operator.or_, [getattr(Person, n).contains(q) for n in private])
+            condition |= hidden_match & privacy.visible_people()
+        rows = rows.where(condition)
     return rows.order_by(Person.display_name, Person.id)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, render_template
 
 from app.residency.report import build_report
-from app.security.auth import admin_required
+from app.security.permissions import TENANT_MANAGE, permission_required
 
 bp = Blueprint("residency", __name__, url_prefix="/admin/residency")
 
 
 @bp.route("/")
-@admin_required
+@permission_required(TENANT_MANAGE)
 def report():
     """Rows per table, files per store and the verdict against the residency policy."""
     operator = g.tenant.is_default

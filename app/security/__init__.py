@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
 
-from app.security import auth, csrf
+# Submodules are imported in init_app: app.org.models takes the role names from app.security.permissions,
+# so importing this package must not pull in the org chart.
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -15,9 +16,14 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app) -> None:
+    from app.security import auth, csrf, permissions, watermark
+
     app.session_interface = _SessionInterface()
+    app.before_request(auth.check_tenant_address)   # an address outside a tenant-wide allow-list goes no further
     csrf.init_app(app)
     app.before_request(auth.load_person)
+    app.jinja_env.globals["can"] = permissions.can
+    app.context_processor(lambda: {"watermark": watermark.text_for_page})
 
     @app.after_request
     def _headers(response):

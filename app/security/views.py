@@ -9,6 +9,7 @@ from app.org.service import set_password
 from app.security.auth import (LoginRefused, authenticate, client_address, end_session, login_required,
                                login_rules, safe_next, start_session)
 from app.security.passwords import verify_password
+from app.security.policy import policy_for
 from app.validation import ValidationError
 
 bp = Blueprint("auth", __name__)
@@ -24,7 +25,7 @@ def login():
         login_name = (request.form.get("login") or "").strip()[:128]
         try:
             person = authenticate(g.tenant, login_name, request.form.get("password") or "",
-                                  client_address(), login_rules())
+                                  client_address(), login_rules(), policy_for(g.tenant))
         except LoginRefused as refused:
             if refused.reason != "empty":
                 # The login name tried, never the password; throttled attempts were refused before any check.
@@ -38,6 +39,15 @@ def login():
                 error, status = _("Too many failed attempts. Try again in %(n)d minutes.", n=minutes), 429
             elif refused.reason == "unavailable":
                 error, status = _("The company directory is unavailable. Try again in a few minutes."), 503
+            elif refused.reason == "locked":
+                error, status = _("This account is locked after too many failed logins. Ask an admin to unlock "
+                                  "it."), 403
+            elif refused.reason == "directory_only":
+                error, status = _("This organisation allows only company directory accounts to log in. Ask an "
+                                  "admin for a directory account."), 403
+            elif refused.reason == "address":
+                error, status = _("Admins cannot log in from your network address. Connect from the office "
+                                  "network or VPN."), 403
             else:
                 error, status = _("The login name or password is not correct."), 401
         else:

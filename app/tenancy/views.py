@@ -7,7 +7,7 @@ from werkzeug.exceptions import NotFound
 
 from app.config import LOCALES
 from app.org.models import Person
-from app.security.auth import admin_required
+from app.security.permissions import TENANT_MANAGE, permission_required
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
 from app.tenancy.service import create_tenant, split_hosts, update_tenant
@@ -17,7 +17,7 @@ bp = Blueprint("tenants", __name__, url_prefix="/admin")
 
 
 @bp.route("/tenant", methods=["GET", "POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def settings():
     """This tenant's name, host names, language and time zone."""
     error = None
@@ -41,7 +41,7 @@ def _operator_only():
 
 
 @bp.route("/tenants", methods=["GET", "POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def tenants():
     """All tenants of this install, and creating one."""
     _operator_only()

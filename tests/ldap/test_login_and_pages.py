@@ -214,3 +214,65 @@ def test_ldap_sync_dry_run_json_and_all(app, database_url, tenant, other_tenant,
     assert cli(app, database_url, "ldap-sync").exit_code == 2
     runs = list(TenantScope(tenant).select(SyncRun).order_by(SyncRun.id))
     assert [r.origin for r in runs] == ["cli", "cli", "schedule"]
+
+
+# --- security policies with directory logins ------------------------------------------------
+
+def _policy(tenant, **changes):
+    from app.security.policy import PolicyLimits, save_policy
+
+    return save_policy(tenant, {k.replace("__", "."): v for k, v in changes.items()},
+                       PolicyLimits(max_session_hours=12, max_file_mb=20), partial=True)
+
+
+def test_directory_logins_are_throttled_then_locked_until_an_admin_unlocks(app, synced, tenant):
+    import datetime
+
+    from app.db import utcnow
+    from app.security.models import LoginFailure
+
+    rules = app.config["ATRIUM"].login
+    _policy(tenant, login__lockout_after=str(rules.max_failures + 1))
+    wei = TenantScope(tenant).select(Person).where(Person.login == "wei").get()
+    client = app.test_client()
+    for _ in range(rules.max_failures):
+        assert login(client, "wei", "wrong-password").status_code == 401
+    assert login(client, "wei", USER_PASSWORD).status_code == 429           # throttled first
+    LoginFailure.update(at=utcnow() - datetime.timedelta(seconds=rules.window_seconds + 1)).execute()
+    assert login(client, "wei", "wrong-password").status_code == 401
+    assert Person.get_by_id(wei.id).locked_at is not None                   # then locked out
+    locked = login(client, "wei", USER_PASSWORD)
+    assert locked.status_code == 403 and "locked" in locked.get_data(as_text=True)
+    again, unknown = login(client, "wei", "wrong-password"), login(client, "ghost", "wrong-password")
+    assert again.status_code == unknown.status_code == 401                  # nothing tells the two apart
+    admin = app.test_client()
+    login(admin, "root")
+    assert post_form(admin, f"/admin/people/{wei.id}/unlock", page=f"/admin/people/{wei.id}").status_code == 302
+    assert login(client, "wei", USER_PASSWORD).status_code == 302
+
+
+def test_directory_only_lets_directory_people_and_local_admins_in(app, synced, tenant):
+    make_person(tenant, "temp", display_name="Local Temp")
+    _policy(tenant, login__directory_only="on")
+    for name, password, status in (("wei", USER_PASSWORD, 302), ("temp", TEST_PASSWORD, 403),
+                                   ("root", TEST_PASSWORD, 302)):
+        assert login(app.test_client(), name, password).status_code == status, name
+
+
+def test_a_sync_never_overwrites_a_role_given_in_atrium(synced, tenant):
+    from app.org.service import save_department, save_person
+
+    scope = TenantScope(tenant)
+    wei = scope.select(Person).where(Person.login == "wei").get()
+    locked = scope.select(Person).where(Person.login == "locked").get()
+    dept = save_department(tenant, None, {"name": "Project Office"})
+    save_person(tenant, wei, {"display_name": wei.display_name, "role": "dept_admin",
+                              "admin_department_id": str(dept.id), "department_ids": [str(dept.id)]})
+    save_person(tenant, locked, {"display_name": locked.display_name, "role": "auditor"})
+    synced.modify(f"uid=wei,{synced.people}", cn="Zhang Wei Jr", mail="wei.jr@acme.example")
+    synced.modify(f"uid=locked,{synced.people}", cn="Locked Renamed")
+    assert run_sync(tenant, kind="full").run.status == "ok"
+    wei, locked = Person.get_by_id(wei.id), Person.get_by_id(locked.id)
+    assert wei.display_name == "Zhang Wei Jr" and wei.email == "wei.jr@acme.example"   # the directory's facts
+    assert (wei.role, wei.admin_department_id) == ("dept_admin", dept.id)              # Atrium's roles
+    assert locked.display_name == "Locked Renamed" and locked.role == "auditor"

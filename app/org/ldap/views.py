@@ -13,7 +13,7 @@ from app.org.ldap.presets import DEPARTMENT_SOURCES, MAPPING_KEYS, PRESET_NAMES,
 from app.org.ldap.read import problem_text
 from app.org.ldap.sync import DirectoryNotConfigured, guard_text, record_directory_test, run_sync
 from app.pagination import paginate
-from app.security.auth import admin_required
+from app.security.permissions import TENANT_MANAGE, permission_required
 from app.validation import ValidationError
 
 bp = Blueprint("directory", __name__, url_prefix="/admin/directory")
@@ -45,7 +45,7 @@ def _current():
 
 
 @bp.route("/", methods=["GET", "POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def settings():
     """The tenant's directory settings, with test, preview and sync buttons."""
     config = _current()
@@ -70,7 +70,7 @@ def settings():
 
 
 @bp.route("/test", methods=["POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def test():
     """Connect, bind and count, and say how it went."""
     config = _current()
@@ -108,21 +108,21 @@ def _start(dry_run: bool):
 
 
 @bp.route("/preview", methods=["POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def preview():
     """Plan a sync without changing anything, and show the plan."""
     return _start(dry_run=True)
 
 
 @bp.route("/sync", methods=["POST"])
-@admin_required
+@permission_required(TENANT_MANAGE)
 def sync():
     """Sync now (forced past the safety guard when asked), and show what happened."""
     return _start(dry_run=False)
 
 
 @bp.route("/runs")
-@admin_required
+@permission_required(TENANT_MANAGE)
 def runs():
     """Every sync run of the tenant, newest first."""
     query = g.scope.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
@@ -132,7 +132,7 @@ def runs():
 
 
 @bp.route("/runs/<int:run_id>")
-@admin_required
+@permission_required(TENANT_MANAGE)
 def run(run_id: int):
     """One run: its counts, the guard's verdict, the plan lines and the problems."""
     shown = g.scope.get_or_404(SyncRun, run_id)
