@@ -198,6 +198,6 @@ def approval_file(approval_id: int, attachment_id: int):
         data = read_blob(found.blob)
     except BlobError:
         return error(503, _("The file cannot be read now; try again later."))
-    return Response(data, mimetype=found.blob.content_type, headers={
+    return Response(data, content_type=found.blob.content_type, headers={
         "Content-Disposition": attachments.content_disposition(found.name), "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store"})

@@ -246,7 +246,7 @@ def attachment(conversation_id: int, message_id: int):
         data = read_blob(blob)
     except BlobError:
         abort(503)
-    return Response(data, mimetype=blob.content_type, headers={
+    return Response(data, content_type=blob.content_type, headers={
         "Content-Disposition": attachments.content_disposition(message.attachment_name or "attachment"),
         "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, no-store"})
