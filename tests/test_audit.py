@@ -517,6 +517,45 @@ def _fsck(ctx):
     return Expect(cli_actor(), "cli", ("blob_stores", None), tenant=None, changes=lambda c: c["clean"] is True)
 
 
+@case("policy.update")
+def _policy_update(ctx):
+    from app.security.policy import as_values, load_policy
+
+    _as_admin(ctx)
+    form = as_values(load_policy(ctx.tenant))
+    form = {k: v for k, v in form.items() if not isinstance(v, bool) or v}
+    form = {k: ("1" if v is True else v) for k, v in form.items()}
+    form["login.lockout_after"] = "5"
+    response = post_form(ctx.client, "/admin/policies/", form, page="/admin/policies/")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return Expect("alice", "web", ("tenant", ctx.tenant.id),
+                  changes=lambda c: c == {"before": {"login.lockout_after": 0}, "after": {"login.lockout_after": 5}})
+
+
+@case("person.unlock")
+def _person_unlock(ctx):
+    Person.update(locked_at=utcnow(), failed_logins=5).where(Person.id == ctx.member.id).execute()
+    _as_admin(ctx)
+    assert post_form(ctx.client, f"/admin/people/{ctx.member.id}/unlock",
+                     page=f"/admin/people/{ctx.member.id}").status_code == 302
+    assert Person.get_by_id(ctx.member.id).locked_at is None
+    return Expect("alice", "web", ("person", ctx.member.id),
+                  changes=lambda c: c == {"before": {"locked": True, "failed_logins": 5},
+                                          "after": {"locked": False, "failed_logins": 0}})
+
+
+def test_auditors_read_the_audit_log_and_change_nothing(app, client, tenant, admin):
+    auditor = make_person(tenant, "audra", role="auditor")
+    assert login(client, "audra").status_code == 302
+    assert client.get("/admin/").headers["Location"].endswith("/admin/audit/")
+    page = client.get("/admin/audit/")
+    assert page.status_code == 200 and "audra" in page.get_data(as_text=True)      # their own login is there
+    for path in ("/admin/people", "/admin/departments", "/admin/policies/", "/admin/tenant", "/admin/integrations/"):
+        assert client.get(path).status_code == 403, path
+    assert post_form(client, f"/admin/people/{admin.id}/deactivate", page="/admin/audit/").status_code == 403
+    assert Person.get_by_id(admin.id).is_active and auditor.role == "auditor"
+
+
 @case("audit.export")
 def _audit_export(ctx):
     result = ctx.cli("audit", "export", "acme", "--since", "2000-01-01")

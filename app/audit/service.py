@@ -61,6 +61,8 @@ ACTIONS = {
     "integration.token_revoke": _l("Integration token revoked"),
     "announcement.publish": _l("Announcement published"),
     "audit.export": _l("Audit log exported"),
+    "policy.update": _l("Security policies changed"),
+    "person.unlock": _l("Person unlocked"),
 }
 OUTCOME_NAMES = {"ok": _l("OK"), "failed": _l("Failed"), "refused": _l("Refused")}
 VIA_NAMES = {"web": _l("web"), "api": _l("API"), "cli": _l("command line"), "worker": _l("background job")}

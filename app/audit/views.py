@@ -6,7 +6,7 @@ from flask import Blueprint, g, render_template, request
 from app.audit.service import (OUTCOME_NAMES, VIA_NAMES, BadFilter, action_choices, action_label, change_lines,
                                changes_of, events, filters_from)
 from app.pagination import Page, paginate
-from app.security.auth import admin_required
+from app.security.permissions import AUDIT_READ, permission_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -14,9 +14,9 @@ PER_PAGE = 50
 
 
 @bp.route("/")
-@admin_required
+@permission_required(AUDIT_READ)
 def index():
-    """The tenant's audit log (with the install's own entries for admins of the default tenant), filtered."""
+    """The tenant's audit log (with the install's own entries in the default tenant), for admins and auditors."""
     try:
         filters = filters_from(request.args)
     except BadFilter as exc:

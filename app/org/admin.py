@@ -25,7 +25,9 @@ def _max_length() -> int:
 @bp.route("/")
 @permission_required(ADMIN_CONSOLE)
 def index():
-    """The admin area starts at the people list."""
+    """The admin area starts at the people list (an auditor's at the audit log)."""
+    if not allowed(g.person, PEOPLE_MANAGE):
+        return redirect(url_for("audit.index"))
     return redirect(url_for("admin.people"))
 
 

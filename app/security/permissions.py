@@ -267,7 +267,7 @@ _CHECKS = {
     AUDIT_READ: _role_is(ADMIN, AUDITOR),
     PEOPLE_MANAGE: _may_manage_person,
     DEPARTMENTS_MANAGE: lambda person, target: _in_scope(person, DEPARTMENTS_MANAGE, target),
-    ADMIN_CONSOLE: lambda person, target: _in_scope(person, ADMIN_CONSOLE, None),
+    ADMIN_CONSOLE: lambda person, target: person.role == AUDITOR or _in_scope(person, ADMIN_CONSOLE, None),
     ANNOUNCE_PUBLISH: lambda person, target: _in_scope(person, ANNOUNCE_PUBLISH, target),
     ANNOUNCE_STATS: _announce_stats,
     DEPARTMENT_SEE: _department_see,

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
+from app.audit import difference, flatten, record
 from app.chat.attachments import FILE_TYPES
 from app.db import db, utcnow
 from app.security.models import TenantPolicy
@@ -324,10 +325,14 @@ def save_policy(tenant: Tenant, values: Mapping[str, Any], limits: PolicyLimits,
         values = {**as_values(load_policy(tenant)), **values}
     policy = clean_policy(tenant, values, limits, own_address=own_address)
     data = json.dumps(policy.as_dict(), ensure_ascii=False, sort_keys=True)
+    before = load_policy(tenant).as_dict()
     with db.atomic():
         row = TenantScope(tenant).select(TenantPolicy).first() or TenantPolicy(tenant=tenant)
         row.data, row.updated_at, row.updated_by = data, utcnow(), by
         row.save()
+        changes = difference(flatten(before), flatten(policy.as_dict()))
+        if changes["after"]:
+            record("policy.update", target=tenant, tenant=tenant, changes=changes)
     forget_cached()
     return policy
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 
+from app.audit import record
 from app.config import LoginSettings
 from app.db import db, utcnow
 from app.org.models import Person
@@ -67,4 +68,7 @@ def unlock(person: Person) -> None:
     with db.atomic():
         Person.update(locked_at=None, failed_logins=0).where(Person.id == person.id).execute()
         clear_failures(person.tenant, person.login)
+        record("person.unlock", target=person, tenant=person.tenant,
+               changes={"before": {"locked": person.locked_at is not None, "failed_logins": person.failed_logins},
+                        "after": {"locked": False, "failed_logins": 0}})
     person.locked_at, person.failed_logins = None, 0
