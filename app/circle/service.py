@@ -28,6 +28,7 @@ from app.residency.models import Blob
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import ValidationError
+from app.security.permissions import TENANT_MANAGE, allowed
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def addressed_departments(post: CirclePost) -> list[int]:
 
 def _visible(tenant: Tenant, person: Person) -> peewee.Expression:
     """Posts the person may see: to everyone, their own, to a department they sit in or under; admins see all."""
-    if person.is_admin:
+    if allowed(person, TENANT_MANAGE):
         return CirclePost.id.is_null(False)
     index = OrgIndex(tenant)
     mine = [d for (d,) in TenantScope(tenant).select(Membership, Membership.department)
@@ -131,11 +132,11 @@ def audience_ids(tenant: Tenant, post: CirclePost) -> list[int] | None:
 
 
 def may_delete_post(person: Person, post: CirclePost) -> bool:
-    return person.is_admin or post.author_id == person.id
+    return allowed(person, TENANT_MANAGE) or post.author_id == person.id
 
 
 def may_delete_comment(person: Person, post: CirclePost, comment: CircleComment) -> bool:
-    return person.is_admin or post.author_id == person.id or comment.author_id == person.id
+    return allowed(person, TENANT_MANAGE) or post.author_id == person.id or comment.author_id == person.id
 
 
 # --- what a page of posts shows ----------------------------------------------------------------

@@ -33,6 +33,7 @@ from app.search import person_search_key
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
 from app.validation import ValidationError, clean_email, clean_text
+from app.security.permissions import TENANT_MANAGE, allowed
 
 KIND_NAMES = {"customer": _l("Customer"), "supplier": _l("Supplier"), "partner": _l("Partner")}
 LABEL_NAMES = {"mobile": _l("Mobile"), "work": _l("Work"), "other": _l("Other")}
@@ -147,7 +148,8 @@ def stand_ins_of(tenant: Tenant, person: Person, now: datetime.datetime | None =
 
 def may_arrange_for(tenant: Tenant, actor: Person, owner: Person) -> bool:
     """The owner themselves, their managers up the chain and admins arrange an owner's stand-ins and handovers."""
-    return actor.is_admin or actor.id == owner.id or any(m.id == actor.id for m in manager_chain(tenant, owner.id))
+    return (allowed(actor, TENANT_MANAGE) or actor.id == owner.id
+            or any(m.id == actor.id for m in manager_chain(tenant, owner.id)))
 
 
 def _day(value, field_name: str) -> datetime.date:
@@ -236,7 +238,7 @@ NO_ACCESS = Access()
 def visible_contacts(tenant: Tenant, person: Person, now: datetime.datetime | None = None):
     """The contacts the person may see, as a query (newest change first)."""
     query = TenantScope(tenant).select(Contact)
-    if not person.is_admin:
+    if not allowed(person, TENANT_MANAGE):
         now = now or utcnow()
         standing = StandIn.select(StandIn.owner).where((StandIn.delegate == person.id) & _active(now))
         shared = ContactShare.select(ContactShare.contact).where(ContactShare.person == person.id)
@@ -247,7 +249,7 @@ def visible_contacts(tenant: Tenant, person: Person, now: datetime.datetime | No
 
 def access(tenant: Tenant, person: Person, contact: Contact, now: datetime.datetime | None = None) -> Access:
     """What the person may do with the contact."""
-    if person.is_admin:
+    if allowed(person, TENANT_MANAGE):
         return Access(True, True, True, "admin")
     if contact.owner_id == person.id:
         return Access(True, True, True, "owner")
@@ -783,14 +785,14 @@ def pending_handovers(tenant: Tenant, person: Person) -> list[PendingHandover]:
     counts = departed_owners(tenant)
     for departed in people_by_id(tenant, counts).values():
         heir = successor(tenant, departed)
-        if (heir is not None and heir.id == person.id) or (heir is None and person.is_admin):
+        if (heir is not None and heir.id == person.id) or (heir is None and allowed(person, TENANT_MANAGE)):
             pending.append(PendingHandover(departed, counts[departed.id]))
     return sorted(pending, key=lambda p: (p.departed.display_name, p.departed.id))
 
 
 def may_hand_over(tenant: Tenant, actor: Person, departed: Person) -> bool:
     """A departed owner's contacts are handed over by their managers up the chain or an admin."""
-    return not departed.is_active and (actor.is_admin or any(m.id == actor.id
+    return not departed.is_active and (allowed(actor, TENANT_MANAGE) or any(m.id == actor.id
                                                              for m in manager_chain(tenant, departed.id)))
 
 

@@ -16,6 +16,7 @@ from app.org.status import person_zone
 from app.pagination import paginate
 from app.security.auth import admin_required, login_required
 from app.validation import ValidationError
+from app.security.permissions import TENANT_MANAGE, allowed
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 navigation.register("contacts", "contacts.index", _l("External contacts"))
@@ -261,7 +262,7 @@ def stand_in():
             flash(_("%(name)s stands in during the leave.", name=delegate.display_name), "success")
             return redirect(url_for("contacts.stand_in"))
     colleagues = list(_colleagues())
-    if g.person.is_admin:
+    if allowed(g.person, TENANT_MANAGE):
         owners = colleagues
     else:   # myself and the people below me in the manager chain
         below = {pid for (pid,) in service.reports_query(g.tenant, g.person).tuples()}

@@ -14,6 +14,7 @@ from app.org.models import Person
 from app.switchboard import service
 from app.tenancy.scope import TenantScope
 from app.validation import ValidationError
+from app.security.permissions import TENANT_MANAGE, allowed
 
 
 def _body() -> dict | None:
@@ -29,7 +30,7 @@ def _refused():
 @api("switchboard:route")
 def route():
     """Who should take a call from this number, by which rule and why; the decision is logged."""
-    if not g.person.is_admin:
+    if not allowed(g.person, TENANT_MANAGE):
         return _refused()
     body = _body()
     if body is None:
@@ -45,7 +46,7 @@ def route():
 @api("switchboard:route")
 def log_call():
     """Record a call attempt: an employee called a contact's number (or took their call), answered or not."""
-    if not g.person.is_admin:
+    if not allowed(g.person, TENANT_MANAGE):
         return _refused()
     body = _body()
     if body is None:
