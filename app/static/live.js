@@ -173,8 +173,9 @@
       }
       list.insertBefore(item, list.firstChild);
     }
-    // DINGs and announcements have their own alerts (ding.js); the rest are ordinary news.
-    if (["ding", "announcement", "important_announcement"].indexOf(n.kind) < 0 && (n.urgent || !quiet())) {
+    // DINGs, announcements and tasks have their own alerts (ding.js, tasks.js); the rest are ordinary news.
+    var alerted = ["ding", "announcement", "important_announcement", "task_assigned", "task_reminder"];
+    if (alerted.indexOf(n.kind) < 0 && (n.urgent || !quiet())) {
       toast(n.title, n.urgent);
     }
   }
@@ -245,11 +246,13 @@
   window.atriumLive = {handlers: handlers, toast: toast, quiet: quiet, csrf: csrf, refreshRegions: refreshRegions};
 
   var source = new EventSource("/events?after=" + encodeURIComponent(root.dataset.lastEventId || "0"));
-  // A feature's script listens for its own kinds of event: live.listen("task") and sets live.handlers.task.
-  window.atriumLive.listen = function (kind) {
+  // A feature's own script listens for its kinds of event: live.listen(kind, handler), or live.listen(kind)
+  // after setting live.handlers[kind] (the handler may be replaced later).
+  window.atriumLive.listen = function (kind, handler) {
+    if (handler) { handlers[kind] = handler; }
     source.addEventListener(kind, function (event) {
-      var handler = window.atriumLive.handlers[kind];
-      if (handler) { handler(JSON.parse(event.data)); }
+      var current = window.atriumLive.handlers[kind];
+      if (current) { current(JSON.parse(event.data)); }
     });
   };
   Object.keys(handlers).forEach(function (kind) {
@@ -265,11 +268,6 @@
       if (handler) { handler(JSON.parse(event.data)); }
     });
   });
-  // A feature's own script listens for its kinds of event: window.atriumLive.listen(kind, handler).
-  window.atriumLive.listen = function (kind, handler) {
-    handlers[kind] = handler;
-    source.addEventListener(kind, function (event) { handlers[kind](JSON.parse(event.data)); });
-  };
 
   if (chat) {
     refreshReceipts();

@@ -98,7 +98,9 @@ def test_nav_order_labels_and_custom_buttons(client, branded):
     nav = re.findall(r'data-nav="([a-z]+)"', html)
     # sakura lists home, announcements, chat, people, circle: the installed ones show in that order.
     installed = [e.name for e in navigation.entries(pack("sakura").settings.navigation)]
-    assert nav == installed + ["custom", "me"] and installed[:1] == ["home"] and "people" in installed
+    # The notification bell stays in the top bar, outside the brand's (collapsible) navigation.
+    assert nav[0] == "notifications" and nav[1:] == installed + ["custom", "me"]
+    assert installed[:1] == ["home"] and "people" in installed
     assert 'href="https://shop.sakura.example"' in html and 'rel="noopener noreferrer"' in html
     assert "Sign out" in html
     assert "Look up" in client.get("/people", headers={"Accept-Language": "en"}).get_data(as_text=True)
