@@ -37,6 +37,9 @@ _NEVER = {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "s
           "portal", "xmp", "plaintext", "noscript"}
 _URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href", "background"}
 _LINK_RELS = {"stylesheet", "icon", "apple-touch-icon", "manifest"}
+# Our templates draw a few decorative icons inline (the notification bell): an <svg> hidden from assistive
+# technology, sized, holding only <path d="..."> shapes. Any other <svg>, or anything else inside one, came from data.
+_ICON_ATTRIBUTES = {"class", "viewbox", "width", "height", "aria-hidden", "focusable"}
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 
 
@@ -56,9 +59,27 @@ class _Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.problems = []
         self.in_script = False
+        self.in_icon = 0
+
+    def _icon(self, tag, attrs) -> bool:
+        """True for a tag of one of our inline icons (which is then not judged as data)."""
+        names = {name for name, _value in attrs}
+        if tag == "svg" and not self.in_icon:
+            if names <= _ICON_ATTRIBUTES and dict(attrs).get("aria-hidden") == "true":
+                self.in_icon = 1
+                return True
+            return False
+        if self.in_icon and tag == "path" and names <= {"d"}:
+            return True
+        if self.in_icon:
+            self.problems.append(f"<{tag}> in an icon")
+            return True
+        return False
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
+        if self._icon(tag, attrs):
+            return
         if tag in _NEVER:
             self.problems.append(f"<{tag}>")
         for name, value in attrs:
@@ -77,9 +98,16 @@ class _Page(HTMLParser):
         elif tag == "link" and not set((values.get("rel") or "").lower().split()) <= _LINK_RELS:
             self.problems.append(f"<link rel={values.get('rel')!r}>")
 
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag == "svg" and self.in_icon:
+            self.in_icon = 0
+
     def handle_endtag(self, tag):
         if tag == "script":
             self.in_script = False
+        elif tag == "svg":
+            self.in_icon = 0
 
     def handle_data(self, data):
         if self.in_script and data.strip():
