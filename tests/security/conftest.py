@@ -7,6 +7,7 @@ kept for that purpose (the spare person, department and token).
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -24,7 +25,10 @@ HOSTS = {"acme": "acme.example", "globex": "globex.example"}
 # The tenant the checks look from (not the install's default: to it, seeing other tenants is a leak everywhere),
 # and the tenant whose data must never show there.
 HOME, FOREIGN = "globex", "acme"
-SCOPES = ["directory:read", "messages:read", "messages:write", "dings:write", "announcements:read"]
+SCOPES = ["directory:read", "messages:read", "messages:write", "dings:write", "announcements:read",
+          "announcements:write", "notifications:read", "approvals:read", "approvals:write", "attendance:read",
+          "attendance:write", "tasks:read", "tasks:write", "circle:read", "circle:write", "contacts:read",
+          "contacts:write", "switchboard:route"]
 
 
 def sentinel(slug: str, what: str) -> str:
@@ -100,12 +104,21 @@ class World:
     def fingerprint(self) -> str:
         """Everything a refused request must leave as it was, as one comparable string."""
         from app.announce.models import Announcement, AnnouncementRead
+        from app.approvals.models import (Approval, ApprovalAction, ApprovalAttachment, ApprovalCopy, ApprovalStep,
+                                          ApprovalTemplate)
+        from app.attendance.models import AttendanceDay, AttendancePlace, AttendanceRule
         from app.brand.models import BrandVersion
         from app.chat.models import Conversation, ConversationMember, Message
+        from app.circle.models import CircleComment, CircleImage, CircleLike, CirclePost, CirclePostDepartment
+        from app.contacts.models import (Contact, ContactImport, ContactPhone, ContactSettings, ContactShare,
+                                         ContactTag, ContactTagging, Interaction, StandIn)
         from app.ding.models import Ding, DingRecipient
+        from app.notify.models import EmailSettings, Notification, OutgoingEmail
         from app.org.ldap.models import DirectoryConfig, SyncRun
         from app.org.models import Department, Membership, Person
         from app.security.tokens import ApiToken
+        from app.switchboard.models import DutyPerson, RoutingDecision
+        from app.tasks.models import Task, TaskAssignee, TaskComment
         from app.tenancy.models import Tenant, TenantHost
 
         parts = []
@@ -118,7 +131,27 @@ class World:
                 (Message, ("text", "edited_at", "recalled_at")), (Ding, ("text", "stopped_at")),
                 (DingRecipient, ("confirmed_at",)), (Announcement, ("title", "body")),
                 (AnnouncementRead, ("person_id",)), (ApiToken, ("name", "revoked_at")),
-                (BrandVersion, ("number", "is_current")), (SyncRun, ("status",)), (DirectoryConfig, ("enabled",))):
+                (BrandVersion, ("number", "is_current")), (SyncRun, ("status",)), (DirectoryConfig, ("enabled",)),
+                (Notification, ("person_id", "read_at")), (EmailSettings, ("enabled", "from_address", "from_name",
+                                                                          "ding_delay_minutes", "digest_time")),
+                (OutgoingEmail, ("person_id", "state")),
+                (ApprovalTemplate, ("name", "enabled", "fields", "route_mode", "route_depth", "extra_approvers",
+                                    "copied")),
+                (Approval, ("status", "version", "round", "answers", "title")),
+                (ApprovalStep, ("approver_id", "state", "round")), (ApprovalCopy, ("person_id",)),
+                (ApprovalAction, ("action",)), (ApprovalAttachment, ("blob_id", "name")),
+                (AttendanceRule, ("enabled", "check_in_from", "check_in_until", "work_days", "tolerance_m")),
+                (AttendancePlace, ("name", "latitude", "longitude", "radius_m")),
+                (AttendanceDay, ("person_id", "check_in_at", "check_out_at")),
+                (Task, ("title", "description", "status", "percent", "priority", "due_at", "last_reminded_at")),
+                (TaskAssignee, ("person_id",)), (TaskComment, ("text",)),
+                (CirclePost, ("text", "to_all")), (CirclePostDepartment, ("department_id",)),
+                (CircleImage, ("blob_id",)), (CircleLike, ("person_id",)), (CircleComment, ("text",)),
+                (Contact, ("name", "company", "title", "kind", "owner_id", "updated_at")),
+                (ContactPhone, ("normalized",)), (ContactShare, ("person_id",)), (ContactTag, ("name", "preset")),
+                (ContactTagging, ("tag_id",)), (Interaction, ("kind", "body")), (StandIn, ("delegate_id", "ended_at")),
+                (ContactImport, ("person_id",)), (ContactSettings, ("country_code",)),
+                (DutyPerson, ("department_id", "person_id")), (RoutingDecision, ("rule",))):
             columns = [model.id] + [getattr(model, name) for name in fields]
             rows = model.select(*columns).order_by(model.id).tuples()
             parts.append(f"{model.__name__}:{list(rows)!r}")
@@ -233,7 +266,8 @@ def _build_side(slug: str) -> Side:
         side.tenant_wide[f"person_{key}"] = s("person-" + key)
         side.tenant_wide[f"title_{key}"] = s("title-" + key)
     p = side.people
-    side.ids.update(person=p["owner"].id, person_spare=p["spare"].id, dept=main.id, dept_spare=spare_dept.id)
+    side.ids.update(person=p["owner"].id, person_spare=p["spare"].id, person_peer=p["peer"].id,
+                    person_gone=p["gone"].id, dept=main.id, dept_other=other.id, dept_spare=spare_dept.id)
     # A directory photo for the owner (as the photo pass stores it).
     photo = save_blob(t, _png(), "image/png")
     DirectoryEntry.create(tenant=t, person=p["owner"], dn=f"uid=owner,{s('dn')}", photo_blob=photo)
@@ -266,7 +300,7 @@ def _build_side(slug: str) -> Side:
         side.ids[key] = token.id
         side.ids[key + "_secret"] = secret
         side.private[key] = s(key.replace("_", "-"))
-        side.seen_by[key] = {owner_key}
+        side.seen_by[key] = {owner_key, "admin"}   # the audit log names the tokens made
     # The brand: every text field carries a sentinel; it is public on the tenant's host.
     files = read_folder(ROOT / "branding" / "default")
     toml = files["brand.toml"].decode()
@@ -290,7 +324,136 @@ def _build_side(slug: str) -> Side:
     side.ids["sync_run"] = run.id
     side.private.update(sync_reason=s("sync-reason"), sync_plan=s("sync-plan"))
     side.seen_by.update(sync_reason={"admin"}, sync_plan={"admin"})
+    _build_features(side, main, conv)
     return side
+
+
+def _mark(side: Side, key: str, seen_by, *, ids: dict | None = None) -> None:
+    """A private sentinel and who may see it (with the ids of the objects it is in)."""
+    side.private[key] = sentinel(side.slug, key.replace("_", "-"))
+    side.seen_by[key] = set(seen_by)
+    side.ids.update(ids or {})
+
+
+def _build_features(side: Side, main, conv) -> None:
+    """Notifications, approvals, attendance, tasks, the work circle, contacts, the switchboard, integrations and
+    email: objects for every route of theirs, each marked with a sentinel."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.approvals import service as approvals
+    from app.approvals.models import ApprovalAttachment
+    from app.attendance import service as attendance
+    from app.chat.attachments import Upload
+    from app.circle import service as circle
+    from app.circle.models import CircleImage
+    from app.contacts import service as contacts
+    from app.notify import notify
+    from app.notify.models import Notification, OutgoingEmail
+    from app.security.integrations import create_integration_token
+    from app.switchboard.service import route_call
+    from app.tasks import service as tasks
+    from tests.security.routes import ATTENDANCE_RULE, PHONE
+
+    t, p = side.tenant, side.people
+    s = lambda what: sentinel(side.slug, what)  # noqa: E731
+    everyone_in_main = {"owner", "peer", "gone", "admin"}
+
+    # A notification of the owner's.
+    notify(t, p["owner"], "mention", {"sender": "Peer", "conversation": "Chat", "text": f"hello {s('notification')}"},
+           link=f"/chat/{conv.id}")
+    found = (Notification.select().where((Notification.person == p["owner"])
+                                         & Notification.params.contains(s("notification"))).get())
+    _mark(side, "notification", {"owner"}, ids={"notification": found.id})
+
+    # Approvals: an expense with a receipt (the admin approves it, the peer is copied), and one general request
+    # for each decision the routes make (half of them returned for changes already).
+    receipt = Upload(f"{s('approval-file-name')}.txt", f"receipt {s('approval-file')}".encode(),
+                     "text/plain; charset=utf-8")
+    approval = approvals.submit(t, p["owner"], "expense", {"amount": "42.50", "currency": "CNY",
+                                                          "purpose": f"Taxi {s('approval')}"},
+                                files=[receipt], copied=[p["peer"].id])
+    receipt = ApprovalAttachment.get(ApprovalAttachment.approval == approval)
+    _mark(side, "approval", {"owner", "peer", "admin"}, ids={"approval": approval.id, "approval_file": receipt.id})
+    _mark(side, "approval_file", {"owner", "peer", "admin"})
+    _mark(side, "approval_file_name", {"owner", "peer", "admin"})
+    for key in ("approve", "reject", "return", "withdraw", "returned", "api_approve", "api_reject", "api_return",
+                "api_withdraw", "api_returned"):
+        other = approvals.submit(t, p["owner"], "general", {"title": f"Other {s('approval-other')}",
+                                                           "details": "Details"})
+        if key.endswith("returned"):
+            approvals.return_for_changes(t, p["admin"], other.id, None, f"Fix it {s('approval-reason')}")
+        side.ids[f"approval_{key}"] = other.id
+    _mark(side, "approval_other", {"owner", "admin"})
+    _mark(side, "approval_reason", {"owner", "admin"})
+
+    # Attendance: open all day at the office; an annex to remove.
+    attendance.save_rule(t, MultiDict(ATTENDANCE_RULE))
+    place = attendance.save_place(t, None, {"name": f"Office {s('place')}", "latitude": "31.2304",
+                                            "longitude": "121.4737", "radius_m": "300"})
+    annex = attendance.save_place(t, None, {"name": f"Annex {s('place-spare')}", "latitude": "31.3",
+                                            "longitude": "121.5", "radius_m": "100"})
+    side.tenant_wide.update(place=s("place"), place_spare=s("place-spare"))
+    side.ids.update(place=place.id, place_spare=annex.id)
+
+    # Tasks: the owner gives one to the peer and themself (the peer comments); two more to change and delete.
+    task = tasks.create_task(t, p["owner"], f"Task {s('task-title')}", [p["owner"].id, p["peer"].id],
+                             description=f"Do {s('task-body')}")
+    tasks.add_comment(t, p["peer"], task.id, f"Comment {s('task-comment')}")
+    side.ids["task"] = task.id
+    for key in ("task_title", "task_body", "task_comment", "task_other"):
+        _mark(side, key, {"owner", "peer"})
+    for key in ("task_spare", "task_api"):
+        side.ids[key] = tasks.create_task(t, p["owner"], f"Other {s('task-other')}", [p["peer"].id]).id
+
+    # The work circle: posts to the main department with a photo, comments, spares to delete.
+    post = circle.create_post(t, p["owner"], f"Post {s('circle-post')}", to_all=False, department_ids=[main.id],
+                              images=[_png()])
+    comment = circle.add_comment(t, p["peer"], post.id, f"Comment {s('circle-comment')}")
+    side.ids.update(circle_post=post.id, circle_comment=comment.id,
+                    circle_image=CircleImage.get(CircleImage.post == post.id).id,
+                    circle_comment_spare=circle.add_comment(t, p["owner"], post.id, "a comment to delete").id,
+                    circle_comment_api_spare=circle.add_comment(t, p["owner"], post.id, "another to delete").id)
+    for key in ("circle_post_spare", "circle_post_api_spare"):
+        side.ids[key] = circle.create_post(t, p["owner"], f"Spare {s('circle-post')}", to_all=False,
+                                           department_ids=[main.id]).id
+    _mark(side, "circle_post", everyone_in_main)
+    _mark(side, "circle_comment", everyone_in_main)
+
+    # Contacts: the owner's, shared with the peer (who will stand in for the owner), with a tag, a phone and a
+    # note; spares to change, hand over and delete; one of the person who leaves; a stand-in; a pending import.
+    contact = contacts.create_contact(t, p["owner"], {"name": f"Contact {s('contact')}",
+                                                      "company": f"Company {s('contact-company')}",
+                                                      "phones": [PHONE], "tags": [f"Tag {s('contact-tag')}"]})
+    contacts.share_contact(t, p["owner"], contact, p["peer"].id)
+    contacts.add_interaction(t, p["owner"], contact, "note", f"Note {s('contact-note')}")
+    side.ids["contact"] = contact.id
+    for key in ("contact_spare", "contact_transfer"):
+        side.ids[key] = contacts.create_contact(t, p["owner"], {"name": f"Spare {s('contact')}"}).id
+    left = contacts.create_contact(t, p["gone"], {"name": f"Left {s('contact-gone')}"})
+    stand_in = contacts.set_stand_in(t, p["peer"], p["peer"].id, p["owner"].id, "",
+                                     datetime.date.today() + datetime.timedelta(days=10))
+    upload = contacts.start_import(t, p["owner"], "contacts.csv",
+                                   f"name,company\r\nImported {s('contact-import')},Co\r\n".encode())
+    spare_tag = contacts.add_preset_tag(t, f"Spare {s('contact-tag')}")
+    tag = next(tag for tag in contacts.all_tags(t) if tag.name == f"Tag {s('contact-tag')}")
+    side.ids.update(contact_gone=left.id, stand_in=stand_in.id, contact_import=upload.id, contact_tag=tag.id,
+                    contact_tag_spare=spare_tag.id)
+    for key in ("contact", "contact_company", "contact_note", "contact_import"):
+        _mark(side, key, {"owner", "peer", "admin"})
+    _mark(side, "contact_gone", {"admin"})
+    side.tenant_wide.update(contact_tag=s("contact-tag"))
+    # The switchboard routed a call from the contact's number once (the log names the contact).
+    route_call(t, PHONE, requested_by=p["admin"], origin="try")
+
+    # An integration's tokens (and one to revoke), and an email that failed (admins see both).
+    for key in ("integration_token", "integration_token_spare"):
+        token, _secret = create_integration_token(t, f"Integration {s('integration')}", ["directory:read"], 30)
+        side.ids[key] = token.id
+    _mark(side, "integration", {"admin"})
+    OutgoingEmail.create(tenant=t, person=p["admin"], kind="test", params="{}", to_address=p["admin"].email,
+                         message_id=f"<{side.slug}-failed@{side.host}>", state="failed",
+                         detail=f"550 no such mailbox {s('email-failure')}")
+    _mark(side, "email_failure", {"admin"})
 
 
 def _png() -> bytes:

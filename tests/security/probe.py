@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import collections
 import functools
+import io
+import mimetypes
 import tempfile
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from werkzeug.datastructures import FileStorage
+
 from tests.security.conftest import FOREIGN, HOME, Side, World, form, sentinel
-from tests.security.routes import API, OPERATOR, PUBLIC, Fixed, Route
+from tests.security.routes import API, OPERATOR, PUBLIC, File, Fixed, Route
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -51,9 +55,12 @@ class OutOfRange(Side):
 
 
 def resolve(value, side: Side):
-    """A table value filled from one side of the world: "id:KEY", "search:KEY", Fixed, lists of those."""
+    """A table value filled from one side of the world: "id:KEY", "search:KEY", Fixed, File, lists of those."""
     if isinstance(value, Fixed):
         return value.value
+    if isinstance(value, File):   # read by the request: a fresh one each time
+        return FileStorage(io.BytesIO(value.data), filename=value.name,
+                           content_type=mimetypes.guess_type(value.name)[0] or "application/octet-stream")
     if isinstance(value, list):
         return [resolve(v, side) for v in value]
     if isinstance(value, str) and value.startswith("id:"):

@@ -13,13 +13,15 @@ case and with the other tenant's object for the cross-tenant case. Values in
 `query` and `data` written "id:KEY" (an object's id) or "search:KEY" (words that
 find the object's sentinel without being it) are filled the same way, so ids sent
 in a form or a JSON body are probed too. Use Fixed(...) for a value
-that is the same everywhere (a static file name).
+that is the same everywhere (a static file name), and File(...) for a file sent
+with a browser form (a fresh copy for every request).
 
 The methods tried are the rule's own (HEAD and OPTIONS aside); `data` is the
 form (browser) or JSON body (API) sent with POST, PUT, PATCH and DELETE.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -38,6 +40,14 @@ class Fixed:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file uploaded with a browser form (multipart): its name and bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Route:
     access: str
     ids: Mapping[str, object] = field(default_factory=dict)   # URL variable -> world object key, or Fixed
@@ -53,6 +63,40 @@ class Route:
 CONVERSATION = {"conversation_id": "conversation"}
 MESSAGE = {"conversation_id": "conversation", "message_id": "message"}
 MY_MESSAGE = {"conversation_id": "conversation", "message_id": "message_mine"}
+APPROVAL = {"approval_id": "approval"}
+APPROVAL_FILE = {"approval_id": "approval", "attachment_id": "approval_file"}
+TASK = {"task_id": "task"}
+POST = {"post_id": "circle_post"}
+CONTACT = {"contact_id": "contact"}
+NOTIFICATION = {"notification_id": "notification"}
+PLACE_ON = {"latitude": "31.2304", "longitude": "121.4737", "accuracy": "20"}   # inside the world's place
+# Attendance open all day, every day, at the world's place: the settings form saves it again as it is.
+ATTENDANCE_RULE = {"enabled": "1", "work_start": "09:00", "work_end": "18:00", "check_in_from": "00:00",
+                   "check_in_until": "23:59", "check_out_from": "00:00", "check_out_until": "23:59",
+                   "work_days": ["1", "2", "3", "4", "5", "6", "7"], "grace_minutes": "0", "tolerance_m": "50"}
+PLACE_FORM = {"name": "Office", "latitude": "31.2304", "longitude": "121.4737", "radius_m": "300"}
+PHONE = "+86 138 0013 8000"   # the world's contact's number (each tenant has its own contact with it)
+GENERAL = {"title": "Subject", "details": "Details"}
+EMAIL_FORM = {"from_address": "", "from_name": "Sender", "ding_delay_minutes": "10", "digest_time": "08:00"}
+LAST_DAY = Fixed((datetime.date.today() + datetime.timedelta(days=30)).isoformat())
+CONTACTS_CSV = File("contacts.csv", "name,company,phones\r\nImported Person,Imported Co,+86 139 0000 0001\r\n".encode())
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (200, 120, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PHOTO = File("photo.png", _png())
+# Every security policy at its default (an unticked box is left out), but the other department hidden.
+POLICY_FORM = {"login.session_hours": "0", "login.idle_minutes": "0", "login.ip_scope": "off", "login.ip_allow": "",
+               "login.lockout_after": "0", "privacy.contacts_department": "1", "privacy.contacts_role": "admin",
+               "privacy.hidden_departments": "id:dept_other", "files.max_mb": "0"}
 
 ROUTES: dict[str, Route] = {
     # --- public: the login page, the brand's files, health, static files, the API's description
@@ -122,6 +166,7 @@ ROUTES: dict[str, Route] = {
                                     "department_ids": "id:dept"}),
     "admin.person_edit": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin", shows=("person_spare",)),
     "admin.person_reset_password": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
+    "admin.person_unlock": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
     "admin.person_deactivate": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
     "admin.person_reactivate": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
     "admin.departments": Route(ADMIN, actor="admin", shows=("dept_spare",)),
@@ -141,6 +186,115 @@ ROUTES: dict[str, Route] = {
     "residency.report": Route(ADMIN, actor="admin"),
     "tenants.settings": Route(ADMIN, actor="admin", shows=("tenant_name",)),
     "tenants.tenants": Route(OPERATOR, actor="admin", lists_tenants=True),
+    # The security policies as they are, with the other department hidden from the directory (after the
+    # directory's own pages were probed).
+    "policies.edit": Route(ADMIN, actor="admin", data=POLICY_FORM),
+
+    # --- the audit log, integrations and email (admins): the free-text filter finds the home tenant's token
+    "audit.index": Route(ADMIN, actor="admin", query={"q": "search:token"}, shows=("token",)),
+    "integrations.index": Route(ADMIN, actor="admin", shows=("integration",),
+                                data={"name": "New integration", "scopes": "directory:read", "days": "5"}),
+    "integrations.revoke": Route(ADMIN, ids={"token_id": "integration_token_spare"}, actor="admin"),
+    "email_admin.settings": Route(ADMIN, actor="admin", shows=("email_failure",), data=EMAIL_FORM),
+    "email_admin.test": Route(ADMIN, actor="admin"),
+
+    # --- notifications: each person's own
+    "notify.index": Route(MEMBER, shows=("notification",)),
+    "notify.open_notification": Route(MEMBER, ids=NOTIFICATION, private=True),
+    "notify.read": Route(MEMBER, ids=NOTIFICATION, private=True),
+    "notify.read_all": Route(MEMBER),
+
+    # --- approvals: the applicant, the approvers on the route, the people copied; templates for admins
+    "approvals.index": Route(MEMBER, query={"box": "mine"}, shows=("approval",)),
+    "approvals.new": Route(MEMBER, ids={"kind": Fixed("general")},
+                           data={**GENERAL, "copied": "id:person_peer", "extra_approvers": "id:person_peer"}),
+    "approvals.show": Route(MEMBER, ids=APPROVAL, private=True, shows=("approval", "approval_file_name")),
+    "approvals.attachment": Route(MEMBER, ids=APPROVAL_FILE, private=True, shows=("approval_file",)),
+    "approvals.approve": Route(MEMBER, ids={"approval_id": "approval_approve"}, private=True, actor="admin",
+                               data={"reason": "fine"}),
+    "approvals.reject": Route(MEMBER, ids={"approval_id": "approval_reject"}, private=True, actor="admin",
+                              data={"reason": "no budget"}),
+    "approvals.send_back": Route(MEMBER, ids={"approval_id": "approval_return"}, private=True, actor="admin",
+                                 data={"reason": "add the receipt"}),
+    "approvals.withdraw": Route(MEMBER, ids={"approval_id": "approval_withdraw"}, private=True),
+    "approvals.edit": Route(MEMBER, ids={"approval_id": "approval_returned"}, private=True,
+                            shows=("approval_other",), data={**GENERAL, "extra_approvers": "id:person_peer"}),
+    "approvals.templates": Route(ADMIN, actor="admin"),
+    "approvals.template_edit": Route(ADMIN, ids={"kind": Fixed("general")}, actor="admin",
+                                     data={"enabled": "1", "route_mode": "manager", "route_depth": "1",
+                                           "copied": "id:person_peer"}),
+
+    # --- attendance: one's own days; reports for admins (and department heads); settings and places for admins
+    "attendance.index": Route(MEMBER, shows=("place",)),
+    "attendance.check": Route(MEMBER, data={"action": "check_in", **PLACE_ON}),
+    "attendance.report": Route(MEMBER, actor="admin", private=True, query={"department": "id:dept"},
+                               shows=("person_owner",)),
+    "attendance.report_csv": Route(MEMBER, actor="admin", private=True, query={"department": "id:dept"},
+                                   shows=("person_owner",)),
+    "attendance.settings": Route(ADMIN, actor="admin", shows=("place",), data=ATTENDANCE_RULE),
+    "attendance.place_new": Route(ADMIN, actor="admin", data=PLACE_FORM),
+    "attendance.place_edit": Route(ADMIN, ids={"place_id": "place_spare"}, actor="admin", data=PLACE_FORM),
+    "attendance.place_delete": Route(ADMIN, ids={"place_id": "place_spare"}, actor="admin"),
+
+    # --- tasks: the person who gave one and its assignees; only the giver changes, chases or deletes it
+    "tasks.mine": Route(MEMBER, shows=("task_title",)),
+    "tasks.given": Route(MEMBER, shows=("task_title",)),
+    "tasks.new": Route(MEMBER, query={"message": "id:message"}, shows=("message",),
+                       data={"title": "Follow up", "assignees": "id:person_peer", "message": "id:message"}),
+    "tasks.show": Route(MEMBER, ids=TASK, private=True, shows=("task_title", "task_body", "task_comment")),
+    "tasks.edit": Route(MEMBER, ids={"task_id": "task_spare"}, private=True, shows=("task_other",),
+                        data={"title": "Changed", "assignees": "id:person_peer", "priority": "high"}),
+    "tasks.progress": Route(MEMBER, ids=TASK, private=True,
+                            data={"status": "in_progress", "percent": "40", "note": "started"}),
+    "tasks.comment": Route(MEMBER, ids=TASK, private=True, data={"text": "on it"}),
+    "tasks.remind_now": Route(MEMBER, ids={"task_id": "task_spare"}, private=True),
+    "tasks.delete": Route(MEMBER, ids={"task_id": "task_spare"}, private=True),
+
+    # --- the work circle: a post to the main department is seen there, by its author and by admins
+    "circle.index": Route(MEMBER, shows=("circle_post", "circle_comment")),
+    "circle.new_post": Route(MEMBER, data={"text": "hello", "audience": "departments", "departments": "id:dept",
+                                           "images": PHOTO}),
+    "circle.show": Route(MEMBER, ids=POST, private=True, shows=("circle_post", "circle_comment")),
+    "circle.image": Route(MEMBER, ids={"image_id": "circle_image"}, private=True),
+    "circle.like": Route(MEMBER, ids=POST, private=True, data={"like": "1"}),
+    "circle.comment": Route(MEMBER, ids=POST, private=True, data={"text": "well done"}),
+    "circle.delete_comment_view": Route(MEMBER, ids={"post_id": "circle_post", "comment_id": "circle_comment_spare"},
+                                        private=True),
+    "circle.delete": Route(MEMBER, ids={"post_id": "circle_post_spare"}, private=True),
+
+    # --- external contacts: the owner, the people it is shared with, the owner's managers and stand-in, admins
+    "contacts.index": Route(MEMBER, query={"q": "search:contact"}, shows=("contact", "contact_tag")),
+    "contacts.new": Route(MEMBER, data={"name": "New Contact", "kind": "customer", "phone": PHONE,
+                                        "owner": "id:person"}),
+    "contacts.show": Route(MEMBER, ids=CONTACT, private=True, shows=("contact", "contact_company", "contact_note")),
+    "contacts.edit": Route(MEMBER, ids={"contact_id": "contact_spare"}, private=True, shows=("contact",),
+                           data={"name": "Renamed Contact", "kind": "supplier", "company": "Renamed Co"}),
+    "contacts.add_history": Route(MEMBER, ids=CONTACT, private=True, data={"kind": "note", "body": "met again"}),
+    "contacts.share": Route(MEMBER, ids={"contact_id": "contact_spare"}, private=True,
+                            data={"person": "id:person_peer"}),
+    "contacts.unshare": Route(MEMBER, ids={"contact_id": "contact_spare", "person_id": "person_peer"}, private=True),
+    "contacts.transfer": Route(MEMBER, ids={"contact_id": "contact_transfer"}, private=True,
+                               data={"owner": "id:person_peer"}),
+    "contacts.delete": Route(MEMBER, ids={"contact_id": "contact_spare"}, private=True),
+    "contacts.stand_in": Route(MEMBER, data={"owner": "id:person", "delegate": "id:person_peer",
+                                             "first_day": "", "last_day": LAST_DAY}),
+    "contacts.end_stand_in": Route(MEMBER, ids={"stand_in_id": "stand_in"}, private=True),
+    "contacts.handover": Route(MEMBER, ids={"person_id": "person_gone"}, private=True, actor="admin",
+                               shows=("contact_gone",), data={"owner": "id:person_spare"}),
+    "contacts.import_upload": Route(MEMBER, data={"file": CONTACTS_CSV}),
+    "contacts.import_template": Route(MEMBER),
+    "contacts.import_preview": Route(MEMBER, ids={"import_id": "contact_import"}, private=True,
+                                     shows=("contact_import",)),
+    "contacts.tags": Route(ADMIN, actor="admin", shows=("contact_tag",), data={"name": "Key account"}),
+    "contacts.tag_preset": Route(ADMIN, ids={"tag_id": "contact_tag"}, actor="admin", data={"preset": "1"}),
+    "contacts.tag_delete": Route(ADMIN, ids={"tag_id": "contact_tag_spare"}, actor="admin"),
+
+    # --- the switchboard (admins): duty people, the country code, routing a number, the routing log
+    "switchboard.index": Route(ADMIN, actor="admin", shows=("person_peer",)),
+    "switchboard.duty": Route(ADMIN, actor="admin", data={"department": "id:dept", "person": "id:person_peer"}),
+    "switchboard.set_code": Route(ADMIN, actor="admin", data={"country_code": "86"}),
+    "switchboard.try_number": Route(ADMIN, actor="admin", data={"number": PHONE}),
+    "switchboard.log": Route(ADMIN, actor="admin", shows=("contact",)),
 
     # --- the API: bearer tokens only
     "api.me": Route(API, shows=("person_owner",)),
@@ -166,4 +320,65 @@ ROUTES: dict[str, Route] = {
                                   shows=("announcement_body",)),
     "api.confirm_announcement": Route(API, ids={"announcement_id": "announcement"}, private=True,
                                       shows=("announcement_body",)),
+    "api.create_announcement": Route(API, actor="admin", private=True,
+                                     data={"title": "news", "body": "text", "departments": ["id:dept"]}),
+    # notifications
+    "api.list_notifications": Route(API, shows=("notification",)),
+    "api.read_notification": Route(API, ids=NOTIFICATION, private=True, shows=("notification",)),
+    "api.read_all_notifications": Route(API),
+    # approvals
+    "api.list_approval_templates": Route(API),
+    "api.list_approvals": Route(API, query={"box": "mine"}, shows=("approval_other",)),
+    "api.create_approval": Route(API, data={"template": "general", "values": GENERAL,
+                                            "copied": ["id:person_peer"], "extra_approvers": ["id:person_peer"]}),
+    "api.get_approval": Route(API, ids=APPROVAL, private=True, shows=("approval", "approval_file_name")),
+    "api.approval_file": Route(API, ids=APPROVAL_FILE, private=True, shows=("approval_file",)),
+    "api.approve_approval": Route(API, ids={"approval_id": "approval_api_approve"}, private=True, actor="admin",
+                                  data={"comment": "fine"}),
+    "api.reject_approval": Route(API, ids={"approval_id": "approval_api_reject"}, private=True, actor="admin",
+                                 data={"reason": "no budget"}),
+    "api.return_approval": Route(API, ids={"approval_id": "approval_api_return"}, private=True, actor="admin",
+                                 data={"reason": "add the receipt"}),
+    "api.withdraw_approval": Route(API, ids={"approval_id": "approval_api_withdraw"}, private=True),
+    "api.resubmit_approval": Route(API, ids={"approval_id": "approval_api_returned"}, private=True,
+                                   data={"values": GENERAL, "extra_approvers": ["id:person_peer"]}),
+    # attendance
+    "api.attendance_today": Route(API, shows=("place",)),
+    "api.attendance_check_in": Route(API, data=PLACE_ON),
+    "api.attendance_check_out": Route(API, data=PLACE_ON),
+    "api.attendance_days": Route(API),
+    "api.attendance_report": Route(API, actor="admin", private=True, query={"department": "id:dept"}),
+    # tasks
+    "api.tasks_list": Route(API, query={"role": "created"}, shows=("task_title",)),
+    "api.tasks_create": Route(API, data={"title": "Follow up", "assignees": ["id:person_peer"],
+                                         "message": "id:message"}),
+    "api.tasks_get": Route(API, ids=TASK, private=True, shows=("task_title", "task_body", "task_comment")),
+    "api.tasks_change": Route(API, ids={"task_id": "task_api"}, private=True, shows=("task_other",),
+                              data={"title": "Changed", "assignees": ["id:person_peer"]}),
+    "api.tasks_progress": Route(API, ids=TASK, private=True, data={"percent": 60, "note": "more"}),
+    "api.tasks_comment": Route(API, ids=TASK, private=True, data={"text": "on it"}),
+    "api.tasks_remind": Route(API, ids={"task_id": "task_api"}, private=True),
+    "api.tasks_delete": Route(API, ids={"task_id": "task_api"}, private=True),
+    # the work circle
+    "api.circle_list": Route(API, shows=("circle_post", "circle_comment")),
+    "api.circle_create": Route(API, data={"text": "hello", "to_all": False, "departments": ["id:dept"]}),
+    "api.circle_get": Route(API, ids=POST, private=True, shows=("circle_post", "circle_comment")),
+    "api.circle_image": Route(API, ids={"image_id": "circle_image"}, private=True),
+    "api.circle_like": Route(API, ids=POST, private=True),
+    "api.circle_unlike": Route(API, ids=POST, private=True),
+    "api.circle_comment": Route(API, ids=POST, private=True, data={"text": "well done"}),
+    "api.circle_comment_delete": Route(API, ids={"post_id": "circle_post", "comment_id": "circle_comment_api_spare"},
+                                       private=True),
+    "api.circle_delete": Route(API, ids={"post_id": "circle_post_api_spare"}, private=True),
+    # external contacts
+    "api.list_contacts": Route(API, query={"q": "search:contact"}, shows=("contact",)),
+    "api.create_contact": Route(API, data={"name": "New Contact", "phones": [PHONE], "owner": "id:person"}),
+    "api.get_contact": Route(API, ids=CONTACT, private=True, shows=("contact", "contact_company")),
+    "api.update_contact": Route(API, ids=CONTACT, private=True, shows=("contact",), data={"title": "Chief buyer"}),
+    "api.list_interactions": Route(API, ids=CONTACT, private=True, shows=("contact_note",)),
+    "api.create_interaction": Route(API, ids=CONTACT, private=True, data={"kind": "visit", "body": "visited"}),
+    # the switchboard: the telephone system, with an admin's token
+    "api.route": Route(API, actor="admin", private=True, data={"number": PHONE}),
+    "api.log_call": Route(API, actor="admin", private=True,
+                          data={"employee": "id:person", "number": PHONE, "answered": False, "contact": "id:contact"}),
 }

@@ -17,7 +17,7 @@ from tests.ldap.conftest import configure, pki, slapd  # noqa: F401 - the direct
 from tests.security.probe import Probe, rule_for
 from tests.security.routes import PUBLIC, ROUTES
 
-SESSION_KEYS = {"pid", "tid", "epoch", "at", "_csrf", "_permanent", "_flashes"}
+SESSION_KEYS = {"pid", "tid", "epoch", "at", "seen", "_csrf", "_permanent", "_flashes"}   # seen: the idle limit's clock
 
 
 @pytest.fixture(scope="module")
