@@ -25,8 +25,6 @@ from app.tenancy.models import Tenant
 from tests.conftest import TEST_PASSWORD, login, make_person, post_form
 
 APP = pathlib.Path(__file__).resolve().parents[1] / "app"
-HOSTILE = [line for line in (pathlib.Path(__file__).parent / "data" / "hostile_text.txt").read_text().splitlines()
-           if line and not line.startswith("#")]
 
 # --- append-only ------------------------------------------------------------------------------------
 
@@ -814,17 +812,15 @@ def test_another_tenants_admin_sees_only_their_own(client, tenant, other_tenant,
     assert "Their Secret Person" in html and "Wang Fang" not in html and "/srv/backup-night" not in html
 
 
-def test_page_shows_hostile_values_inert_and_works_on_a_phone(client, admin, tenant):
-    for text in HOSTILE:
-        _event(tenant, "person.update", utcnow(), actor=text[:200], target_label=text[:200],
-               changes=json.dumps({"before": {"title": text}, "after": {"title": "x"}}))
+def test_page_works_on_a_phone(client, admin, tenant):
+    """Entries are blocks that wrap on a phone. (Hostile names, titles and filters on this page, reaching it
+    through the real forms: tests/security/test_hostile.py.)"""
+    _event(tenant, "person.update", utcnow(), actor="Wang Fang", target_label="Wang Fang (fang)",
+           changes=json.dumps({"before": {"title": "Clerk"}, "after": {"title": "Manager"}}))
     login(client, "alice")
     html = client.get("/admin/audit/").get_data(as_text=True)
-    for text in HOSTILE:
-        if "<" in text:
-            assert text not in html
-    assert "<script>alert" not in html and 'name="viewport"' in html
-    assert "<table" not in html.split('class="audit-list"')[1]      # entries are blocks that wrap on a phone
+    assert "Clerk" in html and 'name="viewport"' in html
+    assert "<table" not in html.split('class="audit-list"')[1]
 
 
 # --- atrium audit export -------------------------------------------------------------------------------

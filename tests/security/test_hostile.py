@@ -3,17 +3,25 @@
 Each line of tests/data/hostile_text.txt goes, through the real forms, into person
 names and titles, department names, messages and replies, DING text,
 announcement titles and bodies, brand texts, labels and custom buttons, the
-tenant's name, API token names and search queries; then every page showing
-them must be inert (tests/inert.py), show the text escaped rather than
-evaluated, and a refused value must get a clear error and change nothing.
+tenant's name, API token names and search queries; and into the fields of the
+features in FEATURES (approval forms, templates and reasons, task titles,
+descriptions, comments and progress notes, work circle posts and comments,
+contact names, companies, titles, tags and notes, attendance place names,
+integration names, the email sender's name, audit log filters, and the
+notifications all of these raise). Then every page showing them must be inert
+(tests/inert.py) and show the text escaped rather than evaluated. A field may
+refuse a value (control and format characters, overlong text) with a clear
+error; it never fails with a 5xx or renders live markup.
 Hostile SVG icons and colours are checked in tests/brand.
 """
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 import tomllib
+from urllib.parse import urlencode
 
 import pytest
 from markupsafe import escape
@@ -69,10 +77,31 @@ class Visit:
         if "<" in self.text and self.text in html:
             self.problems.append(f"{what}: the text is in the page unescaped")
         for shown in shows:
-            # Shown escaped, not evaluated as a template: its start is there as typed.
+            # Shown escaped, not evaluated as a template: its start is there as typed (a rendered text's first
+            # line, read from the page's text, where links and line breaks are markup of the page's own).
             start = str(escape(shown.replace("\r\n", "\n").strip()[:30]))
-            if start not in html:
+            if start not in html and _lead(shown) not in _page_text(html):
                 self.problems.append(f"{what}: does not show the text as typed ({start!r})")
+
+    def act(self, key, path, data, what: str) -> bool:
+        """POST a form that answers with a redirect and a message; True when it was taken (no error message)."""
+        client, side = self._client(key)
+        response = client.post(path, base_url=f"http://{side.host}", data={**data, "csrf_token": side.actors[key].csrf})
+        self.check(f"POST {path}", response, ())
+        if response.status_code not in (302, 303):
+            return self.saved(what, response)
+        landing = client.get(response.headers["Location"], base_url=f"http://{side.host}")
+        self.check(f"GET {response.headers['Location']} after POST {path}", landing, ())
+        return "flash-error" not in landing.get_data(as_text=True)
+
+    def fragments(self, what: str, page: str, pattern: str, expected: int = 1) -> None:
+        """The blocks of the page holding people's text hold only the few tags the renderer makes."""
+        found = re.findall(pattern, page, flags=re.S)
+        if len(found) < expected:
+            self.problems.append(f"{what}: {len(found)} blocks like {pattern!r}, expected {expected}")
+        for fragment in found:
+            if inert.problems(fragment):
+                self.problems.append(f"{what}: not inert: {inert.problems(fragment)[:5]}")
 
     def saved(self, what: str, response) -> bool:
         """True when the form took the value; a refusal must be a 400 that says what is wrong."""
@@ -84,6 +113,16 @@ class Visit:
         if response.status_code != 400 or not ('role="alert"' in body or "field-error" in body):
             self.problems.append(f"{what}: refused without a clear error (status {response.status_code})")
         return False
+
+
+def _lead(text: str) -> str:
+    """The start of a text's first line, as a page shows it."""
+    return text.replace("\r\n", "\n").strip().split("\n")[0].strip()[:30]
+
+
+def _page_text(page: str) -> str:
+    """What a page reads as: its text without the tags, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", page))
 
 
 def _location_id(response) -> int:
@@ -240,6 +279,149 @@ def test_hostile_text_renders_inert_everywhere(world, text):
     assert not visit.problems, "\n".join(visit.problems)
 
 
+# --- the features: each posts the text into its fields through the real forms, then visits the pages showing it
+
+def _approvals(visit: Visit, text: str) -> None:
+    """A template's name, description and extra field (admins); a request's subject and details; reasons."""
+    shown = lambda ok, value=text: (value,) if ok else ()  # noqa: E731
+    template_ok = visit.saved("approval template", visit.post("admin", "/approvals/templates/general", {
+        "name": text, "description": text, "enabled": "1", "route_mode": "manager", "route_depth": "1",
+        "field_rows": "1", "f0_label": text, "f0_type": "text"}))
+    visit.get("admin", "/approvals/templates", shows=shown(template_ok))
+    visit.get("owner", "/approvals/new/general", shows=shown(template_ok))
+    posts = [visit.post("owner", "/approvals/new/general", {"title": text, "details": "plain"}),
+             visit.post("owner", "/approvals/new/general", {"title": "plain", "details": f"{text}\n{LINK}"})]
+    taken = [visit.saved("approval subject", posts[0]), visit.saved("approval details", posts[1])]
+    ids = [_location_id(post) for post, ok in zip(posts, taken) if ok]
+    while len(ids) < 2:   # a request to decide on, whatever was refused
+        ids.append(_location_id(visit.post("owner", "/approvals/new/general", {"title": "plain", "details": "plain"})))
+    reasons = [visit.saved("return reason", visit.post("admin", f"/approvals/{ids[0]}/return", {"reason": text})),
+               visit.saved("reject reason", visit.post("admin", f"/approvals/{ids[1]}/reject", {"reason": text}))]
+    for approval_id, reason_ok in zip(ids, reasons):
+        for key in ("owner", "admin"):
+            page = visit.get(key, f"/approvals/{approval_id}", shows=shown(reason_ok)).get_data(as_text=True)
+            visit.fragments(f"approval {approval_id} answers as {key}", page, r'<dd class="answer">(.*?)</dd>', 2)
+            visit.fragments(f"approval {approval_id} reasons as {key}", page, r'<p class="step-comment">(.*?)</p>',
+                            1 if reason_ok else 0)
+    visit.get("owner", "/approvals/?box=mine", shows=shown(taken[0]))
+    visit.get("admin", "/approvals/?box=done", shows=shown(taken[0]))
+
+
+def _tasks(visit: Visit, text: str) -> None:
+    """A task's title and description; an assignee's comment and progress note."""
+    peer = str(visit.side.people["peer"].id)
+    posts = [visit.post("owner", "/tasks/new", {"title": text, "assignees": peer, "description": "plain"}),
+             visit.post("owner", "/tasks/new", {"title": "plain", "assignees": peer,
+                                                "description": f"{text}\n{LINK}"})]
+    taken = [visit.saved("task title", posts[0]), visit.saved("task description", posts[1])]
+    ids = [_location_id(post) for post, ok in zip(posts, taken) if ok]
+    if not ids:
+        ids.append(_location_id(visit.post("owner", "/tasks/new", {"title": "plain", "assignees": peer})))
+    task_id = ids[-1]
+    comment_ok = visit.act("peer", f"/tasks/{task_id}/comments", {"text": text}, "task comment")
+    note_ok = visit.act("peer", f"/tasks/{task_id}/progress", {"percent": "10", "note": text}, "progress note")
+    for key in ("owner", "peer"):
+        page = visit.get(key, f"/tasks/{task_id}", shows=(text,) if comment_ok or note_ok or taken[1] else ())
+        visit.fragments(f"task {task_id} as {key}", page.get_data(as_text=True),
+                        r'<div class="(?:announcement-body|message-body)">(.*?)</div>',
+                        int(taken[1] and task_id == ids[-1]) + comment_ok + note_ok)
+    visit.get("peer", "/tasks/", shows=(text,) if taken[0] else ())
+    visit.get("owner", "/tasks/given", shows=(text,) if taken[0] else ())
+    visit.get("peer", "/notifications/", shows=(text,) if taken[0] else ())
+
+
+def _circle(visit: Visit, text: str) -> None:
+    """A post to a department, and a comment on it."""
+    side = visit.side
+    posted = visit.post("owner", "/circle/posts", {"text": f"{text}\n{LINK}", "audience": "departments",
+                                                   "departments": str(side.ids["dept"])})
+    post_ok = visit.saved("circle post", posted)
+    post_id = _newest_post(side) if post_ok else side.ids["circle_post"]
+    comment = visit.post("peer", f"/circle/posts/{post_id}/comments", {"text": text}, accept_json=True)
+    comment_ok = comment.status_code == 201
+    if not comment_ok and (comment.status_code != 400 or not comment.get_json().get("error")):
+        visit.problems.append(f"circle comment refused without a clear error: {comment.status_code}")
+    for key, path in (("peer", f"/circle/posts/{post_id}"), ("peer", "/circle/"), ("admin", "/circle/")):
+        page = visit.get(key, path, shows=(text,) if post_ok or comment_ok else ()).get_data(as_text=True)
+        visit.fragments(f"{path} as {key}", page,
+                        r'<(?:div|span) class="circle-(?:comment-)?text">(.*?)</(?:div|span)>', post_ok + comment_ok)
+
+
+def _contacts(visit: Visit, text: str) -> None:
+    """A contact's name, company, title and tags; a note in its history; a preset tag (admins); the search."""
+    owner = str(visit.side.people["owner"].id)
+    posts = [visit.post("owner", "/contacts/new", {"name": text, "kind": "customer", "owner": owner}),
+             visit.post("owner", "/contacts/new", {"name": "Plain", "kind": "customer", "company": text,
+                                                   "title": text, "owner": owner}),
+             visit.post("owner", "/contacts/new", {"name": "Plain", "kind": "customer", "custom_tags": text,
+                                                   "owner": owner})]
+    taken = [visit.saved(what, post) for what, post in zip(("contact name", "company", "tags"), posts)]
+    contact_id = ([_location_id(post) for post, ok in zip(posts, taken) if ok] or [visit.side.ids["contact"]])[0]
+    note_ok = visit.saved("contact note", visit.post("owner", f"/contacts/{contact_id}/history",
+                                                     {"kind": "note", "body": text}))
+    preset_ok = visit.saved("preset tag", visit.post("admin", "/contacts/tags", {"name": text}))
+    for key in ("owner", "admin"):
+        page = visit.get(key, f"/contacts/{contact_id}", shows=(text,) if any(taken) or note_ok else ())
+        visit.fragments(f"contact {contact_id} as {key}", page.get_data(as_text=True),
+                        r'<p class="history-body">(.*?)</p>', int(note_ok))
+    visit.get("owner", "/contacts/", shows=(text,) if taken[0] else ())
+    visit.get("owner", "/contacts/?" + _q(text))
+    visit.get("admin", "/contacts/tags", shows=(text,) if preset_ok else ())
+
+
+def _attendance(visit: Visit, text: str) -> None:
+    """An allowed place's name (admins)."""
+    place = visit.side.ids["place_spare"]
+    ok = visit.saved("place name", visit.post("admin", f"/attendance/places/{place}", {
+        "name": text, "latitude": "31.3", "longitude": "121.5", "radius_m": "100"}))
+    visit.get("owner", "/attendance/", shows=(text,) if ok else ())
+    visit.get("admin", "/attendance/settings", shows=(text,) if ok else ())
+
+
+def _admin(visit: Visit, text: str) -> None:
+    """An integration's name, the email sender's name, and the audit log's filters (admins)."""
+    integration = visit.post("admin", "/admin/integrations/", {"name": text, "scopes": "directory:read", "days": "5"})
+    integration_ok = visit.saved("integration name", integration)
+    visit.get("admin", "/admin/integrations/", shows=(text,) if integration_ok else ())
+    sender_ok = visit.saved("sender name", visit.post("admin", "/admin/email/", {
+        "from_name": text, "ding_delay_minutes": "10", "digest_time": "08:00"}))
+    visit.get("admin", "/admin/email/", shows=(text,) if sender_ok else ())
+    visit.get("admin", "/admin/audit/", shows=(text,) if integration_ok else ())
+    # Older entries: the names people were given and the login names tried (the first test's texts).
+    visit.get("admin", "/admin/audit/?action=person.update")
+    visit.get("admin", "/admin/audit/?action=login.failed")
+    for query in ({"q": text, "actor": text}, {"action": text, "outcome": text}, {"since": text, "until": text}):
+        response = visit.get("admin", "/admin/audit/?" + urlencode(query))
+        body = response.get_data(as_text=True)
+        if response.status_code == 400 and not ('role="alert"' in body or "field-error" in body):
+            visit.problems.append(f"audit filter {sorted(query)} refused without a clear error")
+        elif response.status_code not in (200, 400):
+            visit.problems.append(f"audit filter {sorted(query)}: status {response.status_code}")
+
+
+FEATURES = {"approvals": _approvals, "tasks": _tasks, "circle": _circle, "contacts": _contacts,
+            "attendance": _attendance, "admin": _admin}
+
+
+def _newest_post(side) -> int:
+    from app.circle.models import CirclePost
+
+    return (CirclePost.select(CirclePost.id).where(CirclePost.tenant == side.tenant)
+            .order_by(CirclePost.id.desc()).scalar())
+
+
+@pytest.mark.parametrize("text", TEXTS, ids=[_id(t) for t in TEXTS])
+def test_hostile_text_in_the_features_renders_inert(world, text):
+    visit = Visit(world, text)
+    with world.app.app_context():
+        for feature in FEATURES.values():
+            feature(visit, text)
+    # The notification centre shows what approvals, tasks and DINGs raised.
+    for key in ("owner", "peer", "admin"):
+        visit.get(key, "/notifications/")
+    assert not visit.problems, "\n".join(visit.problems)
+
+
 def _anonymous_token(world, side) -> str:
     from tests.conftest import csrf_from
 
@@ -249,8 +431,6 @@ def _anonymous_token(world, side) -> str:
 
 
 def _q(text: str) -> str:
-    from urllib.parse import urlencode
-
     return urlencode({"q": text})
 
 
