@@ -294,7 +294,10 @@ def search_contacts(tenant: Tenant, person: Person, q: str | None = None, *, kin
     """The visible contacts matching a search (name, company, pinyin, email, phone digits) and filters."""
     now = now or utcnow()
     query = visible_contacts(tenant, person, now)
-    text = unicodedata.normalize("NFKC", (q or "").strip())[:100].lower()
+    # No name, company or address holds a control or format character (clean_text refuses them), and PostgreSQL
+    # refuses a NUL in a query outright: such characters are dropped from the query.
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", q or "") if unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = text.strip()[:100].lower()
     if text:
         condition = Contact.search_key.contains(text)
         digits = re.sub(r"[^0-9]", "", text).lstrip("0")    # a trunk 0 is not in the stored digits
