@@ -289,9 +289,14 @@ class Filters:
     outcome: str = ""
 
 
+def _searchable(value) -> str:
+    """Free text to look for; a NUL is dropped (PostgreSQL refuses one in a query, and stores none to find)."""
+    return (value or "").replace("\x00", "").strip()[:100]
+
+
 def filters_from(args: Mapping) -> Filters:
     """The page's query arguments as Filters; BadFilter names the first bad one."""
-    found = Filters(actor=(args.get("actor") or "").strip()[:100], text=(args.get("q") or "").strip()[:100])
+    found = Filters(actor=_searchable(args.get("actor")), text=_searchable(args.get("q")))
     action = (args.get("action") or "").strip()
     if action and (not _ACTION_FILTER_RE.match(action) or len(action) > 64):
         raise BadFilter("action", _l("Choose an action from the list."))
