@@ -86,9 +86,26 @@ def image_key() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def _usual_umask():
+    """Files written into the hosts' trees get the modes a Debian install has (0644), whatever the caller's
+    umask: with a stricter one (Atrium's own commands set 027) /etc/hosts was unreadable to the hosts'
+    services, "localhost" did not resolve and PostgreSQL would not start."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def base_image(progress=print) -> Path:
     """The cached base tarball, built with debootstrap when missing (one to three minutes)."""
     require_root()
+    with _usual_umask():
+        return _base_image(progress)
+
+
+def _base_image(progress) -> Path:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tarball = CACHE_DIR / f"debian-{SUITE}-{image_key()}.tar.zst"
     with open(CACHE_DIR / ".lock", "w") as lock:
@@ -280,7 +297,7 @@ class TestBench:
         _run(["ip", "link", "add", self.bridge, "type", "bridge"])
         _run(["ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge])
         _run(["ip", "link", "set", self.bridge, "up"])
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.hosts)) as pool:
+        with _usual_umask(), concurrent.futures.ThreadPoolExecutor(max_workers=len(self.hosts)) as pool:
             list(pool.map(lambda h: self._prepare(h, tarball), self.hosts.values()))
         self.known_hosts.write_text("".join(f"{h.address} {h.host_key}\n" for h in self.hosts.values()))
         for host in self.hosts.values():
@@ -297,6 +314,8 @@ class TestBench:
         hosts_file = "127.0.0.1 localhost\n" + f"127.0.1.1 {host.name}\n" + "".join(
             f"{other.address} {other.name}\n" for other in self.hosts.values() if other is not host)
         (host.rootfs / "etc/hosts").write_text(hosts_file)
+        for name in ("etc/hostname", "etc/hosts"):
+            (host.rootfs / name).chmod(0o644)
         # Remounting the root file system means nothing inside a container and can fail there, leaving the
         # host "degraded" for no reason of ours.
         remount = host.rootfs / "etc/systemd/system/systemd-remount-fs.service"

@@ -14,6 +14,15 @@ from tests.servers import PostgresServer
 for _name in [n for n in os.environ if n.startswith("ATRIUM_") or n == "DATABASE_URL"]:
     del os.environ[_name]  # the developer's own settings must not leak into tests
 
+@pytest.fixture(autouse=True)
+def _same_umask_after():
+    """A test that runs `atrium` in-process gets its umask (027); the next test must not inherit it."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield
+    os.umask(previous)
+
+
 TEST_PASSWORD = "correct-horse-battery"
 _counter = itertools.count()
 
