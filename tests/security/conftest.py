@@ -257,11 +257,16 @@ def _build_side(slug: str) -> Side:
         "outsider": dict(departments=[other]),
         "spare": dict(departments=[other]),
         "gone": dict(departments=[main]),
+        # Staff: the other department's own admin, and an auditor (they read the audit log, change nothing).
+        "dept_admin": dict(role="dept_admin", departments=[other], admin_department_id=str(other.id)),
+        "auditor": dict(role="auditor", departments=[]),
     }
     for key, spec in people.items():
-        person = make_person(t, f"{key}-{slug}", role=spec.get("role", "member"),
+        extra = {"admin_department_id": spec["admin_department_id"]} if "admin_department_id" in spec else {}
+        person = make_person(t, f"{key.replace('_', '-')}-{slug}", role=spec.get("role", "member"),
                              display_name=f"{key.title()} {s('person-' + key)}", title=f"Title {s('title-' + key)}",
-                             email=f"{key}@{side.host}", department_ids=[str(d.id) for d in spec["departments"]])
+                             email=f"{key.replace('_', '-')}@{side.host}",
+                             department_ids=[str(d.id) for d in spec["departments"]], **extra)
         side.people[key] = person
         side.tenant_wide[f"person_{key}"] = s("person-" + key)
         side.tenant_wide[f"title_{key}"] = s("title-" + key)
@@ -295,12 +300,13 @@ def _build_side(slug: str) -> Side:
                         announcement_body={"owner", "peer", "gone", "admin"})
     # API tokens: the owner's (and a spare one to revoke), the outsider's, the to-be-deactivated person's.
     for key, owner_key in (("token", "owner"), ("token_spare", "owner"), ("token_outsider", "outsider"),
-                           ("token_gone", "gone"), ("token_peer", "peer"), ("token_admin", "admin")):
+                           ("token_gone", "gone"), ("token_peer", "peer"), ("token_admin", "admin"),
+                           ("token_dept_admin", "dept_admin"), ("token_auditor", "auditor")):
         token, secret = create_token(p[owner_key], f"Token {s(key.replace('_', '-'))}", SCOPES, 30)
         side.ids[key] = token.id
         side.ids[key + "_secret"] = secret
         side.private[key] = s(key.replace("_", "-"))
-        side.seen_by[key] = {owner_key, "admin"}   # the audit log names the tokens made
+        side.seen_by[key] = {owner_key, "admin", "auditor"}   # the audit log names the tokens made
     # The brand: every text field carries a sentinel; it is public on the tenant's host.
     files = read_folder(ROOT / "branding" / "default")
     toml = files["brand.toml"].decode()

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from werkzeug.datastructures import FileStorage
 
 from tests.security.conftest import FOREIGN, HOME, Side, World, form, sentinel
-from tests.security.routes import API, OPERATOR, PUBLIC, File, Fixed, Route
+from tests.security.routes import ADMIN, API, OPERATOR, PUBLIC, STAFF, File, Fixed, Route
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -193,6 +193,24 @@ class Probe:
 
     # --- the cases -----------------------------------------------------------------------------
 
+    def staff_cases(self, home: Side, foreign: Side) -> None:
+        """A department admin and an auditor: refused unless the route names their role; where it does, a page
+        (changes are left to the route's own actor) works for them and shows them nothing beyond their role."""
+        for staff in STAFF:
+            case = {"dept_admin": "a department admin", "auditor": "an auditor"}.get(staff, staff)
+            if staff in self.entry.staff:
+                if self.method in UNSAFE:
+                    continue
+                answer = self.send(actor_key=staff, actor_side=home, ids_side=home)
+                if answer.status >= 500 or answer.status in (401, 403, 404, 405) or answer.to_login:
+                    self.fail(case, answer, "refused or failed for a role it is for")
+            else:
+                before = self.world.fingerprint() if self.method in UNSAFE else ""
+                answer = self.send(actor_key=staff, actor_side=home, ids_side=home)
+                self.check_refused(case, answer, unauthenticated=False)
+                self.unchanged(case, before, answer)
+            self.check_leaks(case, answer, home.hidden_from(staff), foreign)
+
     def run(self) -> list[str]:
         entry, home, foreign = self.entry, self.sides.home, self.sides.foreign
         url_ids = has_tenant_values({k: f"id:{v}" for k, v in entry.ids.items() if not isinstance(v, Fixed)})
@@ -238,6 +256,8 @@ class Probe:
                 answer = None
             if answer is not None:
                 self.check_leaks("another person", answer, home.hidden_from(other), foreign)
+            if entry.access in (OPERATOR, ADMIN) or entry.private:
+                self.staff_cases(home, foreign)
             # A deactivated person's session (or token), and nobody at all.
             for case, who in (("a deactivated person", "gone"), ("anonymous", None)):
                 answer = self.send(actor_key=who, actor_side=home if who else None, ids_side=home)

@@ -30,6 +30,9 @@ MEMBER = "member"      # a logged-in person of the tenant (login_required)
 ADMIN = "admin"        # the tenant's admins (admin_required)
 OPERATOR = "operator"  # admins of the install's default tenant; to every other tenant the page does not exist
 API = "api"            # /api/v1 with a bearer token; session cookies count for nothing
+# The roles between a member and a tenant admin (app.security.permissions): each is refused wherever a route is
+# for admins only, or is private to others, unless its entry names the role in `staff`.
+STAFF = ("dept_admin", "auditor")   # the world's department admin (of the other department) and auditor
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Route:
     data: Mapping[str, object] = field(default_factory=dict)   # form or JSON body for unsafe methods
     query: Mapping[str, object] = field(default_factory=dict)  # query string
     shows: tuple[str, ...] = ()   # sentinel keys the allowed case must show
+    staff: tuple[str, ...] = ()   # staff roles (STAFF) the route works for too; every other one is refused
     stream: bool = False          # a Server-Sent-Events stream: read its first frames, then close it
     lists_tenants: bool = False   # the operator's pages name every tenant of the install
 
@@ -159,18 +163,23 @@ ROUTES: dict[str, Route] = {
     "events.stream": Route(MEMBER, stream=True, query={"after": Fixed(0)}),
 
     # --- the admin console
-    "admin.index": Route(ADMIN, actor="admin"),
-    "admin.people": Route(ADMIN, actor="admin", query={"q": "search:person_gone"}, shows=("person_gone",)),
-    "admin.person_new": Route(ADMIN, actor="admin",
+    "admin.index": Route(ADMIN, actor="admin", staff=STAFF),
+    "admin.people": Route(ADMIN, actor="admin", query={"q": "search:person_gone"}, shows=("person_gone",),
+                          staff=("dept_admin",)),
+    "admin.person_new": Route(ADMIN, actor="admin", staff=("dept_admin",),
                               data={"login": "newcomer", "display_name": "Newcomer", "role": "member",
                                     "department_ids": "id:dept"}),
-    "admin.person_edit": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin", shows=("person_spare",)),
-    "admin.person_reset_password": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
-    "admin.person_unlock": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
-    "admin.person_deactivate": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
-    "admin.person_reactivate": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin"),
-    "admin.departments": Route(ADMIN, actor="admin", shows=("dept_spare",)),
-    "admin.department_new": Route(ADMIN, actor="admin", data={"name": "New department", "parent_id": "id:dept"}),
+    # The spare person is in the department the world's department admin administers.
+    "admin.person_edit": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin", shows=("person_spare",),
+                               staff=("dept_admin",)),
+    "admin.person_reset_password": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin",
+                                         staff=("dept_admin",)),
+    "admin.person_unlock": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin", staff=("dept_admin",)),
+    "admin.person_deactivate": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin", staff=("dept_admin",)),
+    "admin.person_reactivate": Route(ADMIN, ids={"person_id": "person_spare"}, actor="admin", staff=("dept_admin",)),
+    "admin.departments": Route(ADMIN, actor="admin", shows=("dept_spare",), staff=("dept_admin",)),
+    "admin.department_new": Route(ADMIN, actor="admin", data={"name": "New department", "parent_id": "id:dept"},
+                                  staff=("dept_admin",)),
     "admin.department_edit": Route(ADMIN, ids={"dept_id": "dept_spare"}, actor="admin", shows=("dept_spare",)),
     "admin.department_delete": Route(ADMIN, ids={"dept_id": "dept_spare"}, actor="admin"),
     "brand_admin.editor": Route(ADMIN, actor="admin", shows=("brand",)),
@@ -191,7 +200,7 @@ ROUTES: dict[str, Route] = {
     "policies.edit": Route(ADMIN, actor="admin", data=POLICY_FORM),
 
     # --- the audit log, integrations and email (admins): the free-text filter finds the home tenant's token
-    "audit.index": Route(ADMIN, actor="admin", query={"q": "search:token"}, shows=("token",)),
+    "audit.index": Route(ADMIN, actor="admin", query={"q": "search:token"}, shows=("token",), staff=("auditor",)),
     "integrations.index": Route(ADMIN, actor="admin", shows=("integration",),
                                 data={"name": "New integration", "scopes": "directory:read", "days": "5"}),
     "integrations.revoke": Route(ADMIN, ids={"token_id": "integration_token_spare"}, actor="admin"),

@@ -83,6 +83,14 @@ class Visit:
             if start not in html and _lead(shown) not in _page_text(html):
                 self.problems.append(f"{what}: does not show the text as typed ({start!r})")
 
+    def api(self, key, path) -> None:
+        """GET an API path with the person's token: an answer, never a failure."""
+        side = self.side
+        response = self.world.app.test_client().get(path, base_url=f"http://{side.host}",
+                                                    headers={"Authorization": f"Bearer {side.actors[key].token}"})
+        if response.status_code >= 500 or response.mimetype != "application/json":
+            self.problems.append(f"GET {path}: status {response.status_code} ({response.mimetype})")
+
     def act(self, key, path, data, what: str) -> bool:
         """POST a form that answers with a redirect and a message; True when it was taken (no error message)."""
         client, side = self._client(key)
@@ -236,6 +244,8 @@ def test_hostile_text_renders_inert_everywhere(world, text):
         visit.problems.append(f"POST /login with the text as login and password: {login.status_code}")
     # Search queries are echoed.
     visit.get("owner", "/people?" + _q(text), shows=shown(text.isprintable() and len(text) <= 100))
+    visit.api("owner", "/api/v1/people?" + _q(text))
+    visit.api("owner", "/api/v1/search?" + _q(text))
     visit.get("owner", "/chat/search?" + _q(text))
     visit.get("admin", "/admin/people?" + _q(text))
 
@@ -366,6 +376,7 @@ def _contacts(visit: Visit, text: str) -> None:
                         r'<p class="history-body">(.*?)</p>', int(note_ok))
     visit.get("owner", "/contacts/", shows=(text,) if taken[0] else ())
     visit.get("owner", "/contacts/?" + _q(text))
+    visit.api("owner", "/api/v1/contacts?" + _q(text))
     visit.get("admin", "/contacts/tags", shows=(text,) if preset_ok else ())
 
 
