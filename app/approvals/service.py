@@ -156,7 +156,8 @@ def _people(tenant: Tenant, raw, field: str, limit: int, exclude: int | None = N
     for value in raw:
         if value in (None, ""):
             continue
-        number = as_row_id(value) if isinstance(value, int) or (isinstance(value, str) and _ID.fullmatch(value)) else None
+        as_text = isinstance(value, str) and _ID.fullmatch(value)
+        number = as_row_id(value) if isinstance(value, int) or as_text else None
         if number is None:   # not a number, or one no row can have (a JSON body's 10**30)
             raise ValidationError(field, _l("Choose people from the list."))
         ids.append(number)
