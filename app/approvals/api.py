@@ -13,6 +13,7 @@ from app.chat import attachments
 from app.org.models import Person
 from app.pagination import paginate
 from app.residency.blobs import BlobError, read_blob
+from app.security.permissions import FILE_DOWNLOAD, require
 from app.validation import ValidationError
 
 
@@ -194,6 +195,7 @@ def approval_file(approval_id: int, attachment_id: int):
     found = svc.attachment_of(g.tenant, g.person, approval_id, attachment_id)
     if found is None or found.blob_id is None:
         return error(404, _("No such file."))
+    require(FILE_DOWNLOAD)   # the tenant's file policy may turn downloads off for the owner's role (403)
     try:
         data = read_blob(found.blob)
     except BlobError:

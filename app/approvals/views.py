@@ -21,6 +21,7 @@ from app.org.status import person_zone
 from app.pagination import paginate
 from app.residency.blobs import BlobError, read_blob
 from app.security.auth import admin_required, login_required
+from app.security.permissions import FILE_DOWNLOAD, require
 from app.validation import ValidationError
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
@@ -292,6 +293,7 @@ def attachment(approval_id: int, attachment_id: int):
     found = svc.attachment_of(g.tenant, g.person, approval_id, attachment_id)
     if found is None or found.blob_id is None:
         abort(404)
+    require(FILE_DOWNLOAD)   # the tenant's file policy may turn downloads off for the person's role
     try:
         blob = found.blob
         data = read_blob(blob)

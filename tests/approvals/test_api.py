@@ -151,3 +151,11 @@ def test_files_through_the_api(client, org, tokens):
     missing = call(client, "get", f"/approvals/{approval.id}/files/{file_id}", tokens["bob"])
     openapi.check(missing, "/approvals/{approval_id}/files/{attachment_id}")
     assert missing.status_code == 404
+    # A policy that turns downloads off for members refuses them the file, with the reason.
+    from app.security.policy import limits_from, save_policy
+
+    limits = limits_from(client.application.config["ATRIUM"])
+    save_policy(org["tenant"], {"files.no_download_roles": ["member"]}, limits, partial=True)
+    refused = call(client, "get", f"/approvals/{approval.id}/files/{file_id}", tokens["li"])
+    openapi.check(refused, "/approvals/{approval_id}/files/{attachment_id}")
+    assert refused.status_code == 403 and "turned off for your role" in refused.json["error"]

@@ -141,6 +141,22 @@ def test_an_expense_with_receipts(app, org):
     assert wei.get(f"/approvals/{approval.id}/files/999999").status_code == 404
 
 
+def test_receipts_obey_a_policy_that_turns_downloads_off_for_a_role(app, org):
+    from app.chat.attachments import Upload
+    from app.security.policy import limits_from, save_policy
+
+    approval = service.submit(org["tenant"], org["wei"], "expense", {"amount": "5", "currency": "CNY",
+                                                                    "purpose": "Pens"},
+                              files=[Upload("pens.png", PNG, "image/png")])
+    path = f"/approvals/{approval.id}/files/{service.attachments_of(approval)[0].id}"
+    wei = client_for(app, "wei")
+    assert wei.get(path).status_code == 200
+    save_policy(org["tenant"], {"files.no_download_roles": ["member"]}, limits_from(app.config["ATRIUM"]),
+                partial=True)
+    refused = wei.get(path)
+    assert refused.status_code == 403 and "turned off for your role" in refused.get_data(as_text=True)
+
+
 def test_a_refused_file_stores_nothing(app, org):
     wei = client_for(app, "wei")
     response = post(wei, "/approvals/new/expense",
