@@ -3,7 +3,9 @@
 Every piece of data carries a unique sentinel string ("s3nt-<tenant>-<what>"), so
 a check can tell whose data a response shows. The world is built once per module
 and database (SQLite and a real PostgreSQL); checks that change it use objects
-kept for that purpose (the spare person, department and token).
+kept for that purpose (the spare person, department and token, and a spare of each
+feature's object a route changes or deletes: requests to decide, tasks, posts,
+comments, contacts, a place, a tag, an integration token).
 """
 from __future__ import annotations
 
@@ -212,8 +214,10 @@ def app(request, database_url, scratch):
 
 @pytest.fixture(scope="module")
 def world(app, database_url) -> World:
-    """Two tenants, each with people, departments, a conversation with an attachment, a DING, an announcement,
-    API tokens, a brand, a directory photo and a sync run, every piece marked with a sentinel."""
+    """Two tenants, each with people (a department admin and an auditor among them), departments, a conversation
+    with an attachment, a DING, an announcement, API tokens, a brand, a directory photo, a sync run, and the
+    objects of notifications, approvals, attendance, tasks, the work circle, contacts, the switchboard,
+    integrations and email (_build_features), every piece marked with a sentinel."""
     from app.db import db
 
     sides = {}
