@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
-from app.audit.models import AuditEvent
+from app.audit.models import AppendOnly, AuditEvent
 from app.db import utcnow
 from app.tenancy.models import Tenant
 

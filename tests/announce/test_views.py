@@ -1,5 +1,4 @@
 """Announcement pages: publishing, reading and confirming, read rates and isolation."""
-import pytest
 
 from app.announce import service
 from app.announce.models import Announcement, AnnouncementRead

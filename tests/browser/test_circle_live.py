@@ -1,6 +1,5 @@
 """The work circle in real browsers: a post with a photo reaches a colleague's open feed live, and the
 colleague's like and comment reach the author live; the composer refuses too many images before uploading."""
-import io
 
 import pytest
 from PIL import Image

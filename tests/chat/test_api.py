@@ -9,7 +9,7 @@ from app.db import utcnow
 from app.org.service import deactivate_person
 from app.security.tokens import ApiToken, create_token, revoke_token
 from tests import openapi
-from tests.conftest import csrf_from, login, make_person
+from tests.conftest import csrf_from, login
 
 ALL = ["directory:read", "messages:read", "messages:write"]
 

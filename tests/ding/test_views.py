@@ -4,7 +4,6 @@ import re
 import zoneinfo
 from pathlib import Path
 
-import pytest
 
 from app.db import utcnow
 from app.ding import service

@@ -7,7 +7,6 @@ an entry in tests/security/routes.py fails here, by name.
 """
 from __future__ import annotations
 
-import pytest
 
 from tests.security.probe import Probe, rule_for, url_map_rules
 from tests.security.routes import API, ROUTES, Fixed
