@@ -282,6 +282,7 @@ def _insert_rows(archive: tarfile.TarFile, manifest: dict, models, tenant: Tenan
     members = {t["table"]: t["member"] for t in manifest["tables"]}
     id_maps: dict[str, dict[int, int]] = {}
     counts = {}
+    later = []   # (model, old id, column, old value): references filled in once every table is written
     for model in models:
         name = model._meta.table_name
         primary = model._meta.primary_key
@@ -291,7 +292,6 @@ def _insert_rows(archive: tarfile.TarFile, manifest: dict, models, tenant: Tenan
         deferred = {f.name for f in foreign_keys(model)
                     if f.rel_model is model or f.rel_model._meta.table_name not in id_maps}
         mapping = id_maps[name] = {}
-        later = []
         for row in _rows(archive, members[name]):
             old_id = row[primary.column_name]
             values = {}
@@ -303,7 +303,7 @@ def _insert_rows(archive: tarfile.TarFile, manifest: dict, models, tenant: Tenan
                     value = tenant.id
                 elif column.name in references and value is not None:
                     if column.name in deferred:
-                        later.append((old_id, column, value))
+                        later.append((model, old_id, column, value))
                         value = None
                     else:
                         value = _mapped(id_maps, column, value, name, old_id)
@@ -311,12 +311,13 @@ def _insert_rows(archive: tarfile.TarFile, manifest: dict, models, tenant: Tenan
             if model is Blob:
                 values[Blob.key], values[Blob.store], values[Blob.damaged] = new_keys[row["key"]], store_name, None
             mapping[old_id] = model.insert(values).execute()
-        for old_id, column, value in later:
-            model.update({column: _mapped(id_maps, column, value, name, old_id)}).where(
-                primary == mapping[old_id]).execute()
         counts[name] = len(mapping)
         if progress:
             progress(f"{name}: {len(mapping)} rows")
+    for model, old_id, column, value in later:
+        name = model._meta.table_name
+        model.update({column: _mapped(id_maps, column, value, name, old_id)}).where(
+            model._meta.primary_key == id_maps[name][old_id]).execute()
     return counts
 
 
