@@ -5,6 +5,7 @@ answer must be documented for its operation and fit its schema, and none may be 
 """
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -13,6 +14,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from tests.openapi import DOCUMENT
 from tests.security.conftest import FOREIGN
+
+pytestmark = pytest.mark.slow
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

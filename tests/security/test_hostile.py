@@ -30,6 +30,8 @@ from tests import inert
 from tests.ldap.conftest import configure, pki, slapd  # noqa: F401 - the directory's real server
 from tests.security.conftest import FOREIGN, ROOT
 
+pytestmark = pytest.mark.slow
+
 SETTINGS = {"chat": {"rate_messages": 100000}}   # every line posts messages; the rate limit is tested in tests/chat
 TEXTS = inert.hostile_texts()
 LINK = "https://example.com/x"
