@@ -22,7 +22,10 @@ _LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
 
 
 def clean_text(value, field: str, *, required: bool = False, max_length: int = 200) -> str | None:
-    """Trimmed single-line text, None when empty and optional; refuses control characters and overlong text."""
+    """Trimmed single-line text, None when empty and optional; refuses control characters, overlong text and
+    values that are not text at all (a number or a list sent in JSON)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(field, _l("Must be text."))
     text = (value or "").strip()
     if not text:
         if required:

@@ -9,7 +9,7 @@ from app.db import utcnow
 from app.org.service import deactivate_person
 from app.security.tokens import ApiToken, create_token, revoke_token
 from tests import openapi
-from tests.conftest import csrf_from, login
+from tests.conftest import csrf_from, login, make_person
 
 ALL = ["directory:read", "messages:read", "messages:write"]
 
@@ -161,3 +161,14 @@ def test_token_pages(app, team):
     login(other, "dan")
     other_token = csrf_from(other.get("/me/tokens").get_data(as_text=True))
     assert other.post(f"/me/tokens/{mine.id}/revoke", data={"csrf_token": other_token}).status_code == 404
+
+
+def test_a_group_title_that_is_not_text_is_a_field_error(app, client, tenant):
+    from app.security.tokens import create_token
+
+    owner = make_person(tenant, "tia")
+    _token, secret = create_token(owner, "t", ["messages:write"], 5)
+    for title in (["a", "b"], 7, {"x": 1}, True):
+        response = client.post("/api/v1/conversations", json={"kind": "group", "title": title, "members": []},
+                               headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == 400 and response.json["field"] == "title", (title, response.json)
