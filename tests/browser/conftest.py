@@ -52,3 +52,19 @@ def browser():
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def logged_in(browser, port, login_name, errors=None, **context_options):
+    """A new browser context logged in as login_name (English UI), on the home page; page errors go to errors."""
+    from tests.conftest import TEST_PASSWORD
+
+    context = browser.new_context(locale="en-US", **context_options)
+    page = context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda exc: errors.append(f"{login_name}: {exc}"))
+    page.goto(f"http://localhost:{port}/login")
+    page.fill("#login", login_name)
+    page.fill("#password", TEST_PASSWORD)
+    page.click("button[data-label=login]")
+    page.wait_for_url(f"http://localhost:{port}/")
+    return context, page

@@ -6,7 +6,9 @@ from app.approvals.models import Approval, ApprovalAction
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceDay
 from app.events import hub as hubmod
+from tests.browser.conftest import logged_in
 from tests.conftest import make_person
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,15 +24,6 @@ def chart(tenant):
     hubmod.hub.stop()
 
 
-def logged_in(browser, port, login_name, **context_options):
-    context = browser.new_context(locale="en-US", **context_options)
-    page = context.new_page()
-    page.goto(f"http://localhost:{port}/login")
-    page.fill("#login", login_name)
-    page.fill("#password", "correct-horse-battery")
-    page.click("button[data-label=login]")
-    page.wait_for_url(f"http://localhost:{port}/")
-    return context, page
 
 
 def test_leave_approved_in_another_browser_is_seen_live(browser, live_server, chart, artifacts):

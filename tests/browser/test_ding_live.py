@@ -6,7 +6,9 @@ import pytest
 from app.db import utcnow
 from app.ding import service
 from app.events import hub as hubmod
+from tests.browser.conftest import logged_in
 from tests.conftest import make_person
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,15 +25,6 @@ def pair(tenant):
     hubmod.hub.stop()
 
 
-def logged_in(browser, port, login_name, **context_options):
-    context = browser.new_context(locale="en-US", **context_options)
-    page = context.new_page()
-    page.goto(f"http://localhost:{port}/login")
-    page.fill("#login", login_name)
-    page.fill("#password", "correct-horse-battery")
-    page.click("button[data-label=login]")
-    page.wait_for_url(f"http://localhost:{port}/")
-    return context, page
 
 
 def test_a_ding_alerts_through_do_not_disturb_and_confirms(browser, live_server, pair, tenant, artifacts):

@@ -3,7 +3,7 @@ import pytest
 
 from app.events import hub as hubmod
 from app.notify.service import mark_all_read, notify
-from tests.browser.test_ding_live import logged_in
+from tests.browser.conftest import logged_in
 from tests.conftest import make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -8,7 +8,9 @@ from app.chat import service as chat
 from app.db import utcnow
 from app.events import hub as hubmod
 from app.tasks.models import Task
+from tests.browser.conftest import logged_in
 from tests.conftest import make_person
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,16 +24,6 @@ def pair(tenant):
     hubmod.hub.stop()
 
 
-def logged_in(browser, port, login_name, errors, **context_options):
-    context = browser.new_context(locale="en-US", **context_options)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{login_name}: {exc}"))
-    page.goto(f"http://localhost:{port}/login")
-    page.fill("#login", login_name)
-    page.fill("#password", "correct-horse-battery")
-    page.click("button[data-label=login]")
-    page.wait_for_url(f"http://localhost:{port}/")
-    return context, page
 
 
 def test_a_task_from_a_message_live_on_both_sides(browser, live_server, pair, tenant, artifacts):
