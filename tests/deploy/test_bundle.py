@@ -11,7 +11,8 @@ import pytest
 
 from tests.deploy.conftest import ROOT, load_deploy_module
 
-pytestmark = pytest.mark.slow
+# One worker builds the bundles once and runs every test that uses them (pytest -n with --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bundles")]
 
 
 def requirement_names() -> set[str]:
