@@ -18,11 +18,11 @@ from app.audit import record
 from app.db import db, utcnow
 from app.events import publish
 from app.notify import excerpt, mark_read_by_ref, notify
-from app.org.models import INTEGRATION, Department, Membership, Person
-from app.org.service import OrgIndex
+from app.org.models import INTEGRATION, Membership, Person
+from app.org.service import OrgIndex, chosen_departments, departments_reaching, members_under
 from app.security.permissions import ANNOUNCE_PUBLISH, ANNOUNCE_STATS, allowed, department_scope
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope, as_row_id
+from app.tenancy.scope import TenantScope
 from app.validation import ValidationError, clean_text
 
 MAX_TITLE_LENGTH = 200
@@ -65,25 +65,6 @@ def _clean_body(value) -> str:
     return body
 
 
-def _departments(tenant: Tenant, department_ids, allowed: set[int] | None) -> list[int]:
-    if not isinstance(department_ids, (list, tuple)) or not department_ids:
-        raise ValidationError("departments", _l("Choose at least one department, or everyone."))
-    ids = []
-    for raw in department_ids:
-        number = as_row_id(raw) if isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw)) else None
-        if number is None:
-            raise ValidationError("departments", _l("Choose departments from the list."))
-        ids.append(number)
-    ids = list(dict.fromkeys(ids))
-    found = {i for (i,) in TenantScope(tenant).select(Department, Department.id).where(Department.id.in_(ids)).tuples()}
-    if len(found) != len(ids):
-        raise ValidationError("departments", _l("Choose departments from the list."))
-    if allowed is not None and not set(ids) <= allowed:
-        raise ValidationError("departments",
-                              _l("You can address only the departments you head and their sub-departments."))
-    return ids
-
-
 def announcement_payload(announcement: Announcement, author: Person) -> dict:
     """What clients receive when an announcement is published."""
     return {"id": announcement.id, "title": announcement.title, "author": author.id, "author_name": author.display_name,
@@ -104,7 +85,7 @@ def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all:
             raise ValidationError("departments", _l("Only admins can address everyone."))
         departments: list[int] = []
     else:
-        departments = _departments(tenant, department_ids, reach)
+        departments = chosen_departments(tenant, department_ids, reach)
     with db.atomic():
         announcement = Announcement.create(tenant=tenant, author=author, title=title, body=body,
                                            important=bool(important), to_all=bool(to_all), created_at=now or utcnow())
@@ -142,20 +123,12 @@ def audience(tenant: Tenant, announcement: Announcement, index: OrgIndex | None 
     people = Person.active(tenant).where(Person.id != announcement.author_id)
     if announcement.to_all:
         return people
-    index = index or OrgIndex(tenant)
-    reached: set[int] = set()
-    for dept_id in addressed_departments(announcement):
-        reached |= index.subtree_ids(dept_id)
-    members = Membership.select(Membership.person).where(Membership.department.in_(list(reached) or [0]))
-    return people.where(Person.id.in_(members))
+    return people.where(Person.id.in_(members_under(tenant, addressed_departments(announcement), index)))
 
 
 def _visible(tenant: Tenant, person: Person, index: OrgIndex | None = None) -> peewee.Expression:
     """Announcements the person may read: to everyone, their own, or to a department they sit in or under."""
-    index = index or OrgIndex(tenant)
-    mine = [d for (d,) in TenantScope(tenant).select(Membership, Membership.department)
-            .where(Membership.person == person).tuples()]
-    above = {d.id for dept_id in mine for d in index.path(dept_id)}
+    above = departments_reaching(tenant, person, index)
     condition = (Announcement.to_all == True) | (Announcement.author == person.id)  # noqa: E712
     if above:
         condition |= Announcement.id.in_(AnnouncementDepartment.select(AnnouncementDepartment.announcement)

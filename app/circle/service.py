@@ -21,12 +21,12 @@ from app.circle.images import MAX_IMAGES, PreparedImage, prepare_image
 from app.circle.models import CircleComment, CircleImage, CircleLike, CirclePost, CirclePostDepartment
 from app.db import db, utcnow
 from app.events import publish
-from app.org.models import Department, Membership, Person
-from app.org.service import OrgIndex
+from app.org.models import Person
+from app.org.service import chosen_departments, departments_reaching, members_under
 from app.residency.blobs import BlobError, get_store, save_blob
 from app.residency.models import Blob
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope, as_row_id
+from app.tenancy.scope import TenantScope
 from app.validation import ValidationError
 from app.security.permissions import TENANT_MANAGE, allowed
 
@@ -64,22 +64,6 @@ def _clean(value, field_name: str, max_length: int, *, required: bool) -> str:
     return text
 
 
-def _departments(tenant: Tenant, department_ids) -> list[int]:
-    if not isinstance(department_ids, (list, tuple)) or not department_ids:
-        raise ValidationError("departments", _l("Choose at least one department, or everyone."))
-    ids = []
-    for raw in department_ids:
-        number = as_row_id(raw) if isinstance(raw, int) or (isinstance(raw, str) and _ID.fullmatch(raw)) else None
-        if number is None:   # not a number, or one no row can have (a JSON body's 10**30)
-            raise ValidationError("departments", _l("Choose departments from the list."))
-        ids.append(number)
-    ids = list(dict.fromkeys(ids))
-    found = {i for (i,) in TenantScope(tenant).select(Department, Department.id).where(Department.id.in_(ids)).tuples()}
-    if len(found) != len(ids):
-        raise ValidationError("departments", _l("Choose departments from the list."))
-    return ids
-
-
 # --- who sees what -----------------------------------------------------------------------------
 
 def addressed_departments(post: CirclePost) -> list[int]:
@@ -92,10 +76,7 @@ def _visible(tenant: Tenant, person: Person) -> peewee.Expression:
     """Posts the person may see: to everyone, their own, to a department they sit in or under; admins see all."""
     if allowed(person, TENANT_MANAGE):
         return CirclePost.id.is_null(False)
-    index = OrgIndex(tenant)
-    mine = [d for (d,) in TenantScope(tenant).select(Membership, Membership.department)
-            .where(Membership.person == person).tuples()]
-    above = {d.id for dept_id in mine for d in index.path(dept_id)}
+    above = departments_reaching(tenant, person)
     condition = (CirclePost.to_all == True) | (CirclePost.author == person.id)  # noqa: E712
     if above:
         condition |= CirclePost.id.in_(CirclePostDepartment.select(CirclePostDepartment.post)
@@ -122,11 +103,7 @@ def audience_ids(tenant: Tenant, post: CirclePost) -> list[int] | None:
     """Who sees a post now: None for the whole tenant, else the people of its departments, its author, admins."""
     if post.to_all:
         return None
-    index = OrgIndex(tenant)
-    reached: set[int] = set()
-    for dept_id in addressed_departments(post):
-        reached |= index.subtree_ids(dept_id)
-    members = Membership.select(Membership.person).where(Membership.department.in_(list(reached) or [0]))
+    members = members_under(tenant, addressed_departments(post))
     people = Person.active(tenant).where(Person.id.in_(members) | (Person.role == "admin"))
     return sorted({pid for (pid,) in people.select(Person.id).tuples()} | {post.author_id})
 
@@ -258,7 +235,7 @@ def create_post(tenant: Tenant, author: Person, text, *, to_all: bool = True, de
         raise ValidationError("images", _l("At most %(n)d images.", n=MAX_IMAGES))
     if not text and not images:
         raise ValidationError("text", _l("Write something or add an image."))
-    departments = [] if to_all else _departments(tenant, department_ids)
+    departments = [] if to_all else chosen_departments(tenant, department_ids)
     prepared: list[PreparedImage] = [prepare_image(data) for data in images]
     stored: list[tuple[PreparedImage, Blob, Blob]] = []
     try:

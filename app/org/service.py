@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -18,7 +19,7 @@ from app.search import person_search_key
 from app.security.passwords import hash_password
 from app.security.permissions import ADMIN, DEPT_ADMIN, MEMBER, ROLES
 from app.tenancy.models import Tenant
-from app.tenancy.scope import TenantScope
+from app.tenancy.scope import TenantScope, as_row_id
 from app.validation import (ValidationError, check_new_password, clean_email, clean_login,
                             clean_mobile, clean_text)
 
@@ -75,6 +76,53 @@ class OrgIndex:
                 found.add(current)
                 todo.extend(children.get(current, []))
         return found
+
+
+# --- audiences: what announcements and circle posts address -------------------
+
+_AUDIENCE_ID = re.compile(r"[0-9]{1,12}")
+
+
+def chosen_departments(tenant: Tenant, department_ids, allowed: set[int] | None = None) -> list[int]:
+    """The departments someone picked as an audience (ids from a form or a JSON body), without repeats.
+
+    ValidationError on the `departments` field for an empty choice, an id that is not one of the tenant's
+    departments (a made-up, too large or foreign id), or one outside `allowed` when that is given.
+    """
+    if not isinstance(department_ids, (list, tuple)) or not department_ids:
+        raise ValidationError("departments", _l("Choose at least one department, or everyone."))
+    ids = []
+    for raw in department_ids:
+        is_id = isinstance(raw, int) or (isinstance(raw, str) and _AUDIENCE_ID.fullmatch(raw))
+        number = as_row_id(raw) if is_id else None
+        if number is None:   # not a number, or one no row can have (a JSON body's 10**30)
+            raise ValidationError("departments", _l("Choose departments from the list."))
+        ids.append(number)
+    ids = list(dict.fromkeys(ids))
+    found = {i for (i,) in TenantScope(tenant).select(Department, Department.id).where(Department.id.in_(ids)).tuples()}
+    if len(found) != len(ids):
+        raise ValidationError("departments", _l("Choose departments from the list."))
+    if allowed is not None and not set(ids) <= allowed:
+        raise ValidationError("departments",
+                              _l("You can address only the departments you head and their sub-departments."))
+    return ids
+
+
+def departments_reaching(tenant: Tenant, person: Person, index: OrgIndex | None = None) -> set[int]:
+    """The departments whose audience includes the person: those they sit in and every department above."""
+    index = index or OrgIndex(tenant)
+    mine = [d for (d,) in TenantScope(tenant).select(Membership, Membership.department)
+            .where(Membership.person == person).tuples()]
+    return {d.id for dept_id in mine for d in index.path(dept_id)}
+
+
+def members_under(tenant: Tenant, department_ids, index: OrgIndex | None = None) -> peewee.ModelSelect:
+    """The people sitting in the departments or below them, as a subquery of person ids."""
+    index = index or OrgIndex(tenant)
+    reached: set[int] = set()
+    for dept_id in department_ids:
+        reached |= index.subtree_ids(dept_id)
+    return Membership.select(Membership.person).where(Membership.department.in_(list(reached) or [0]))
 
 
 # --- departments --------------------------------------------------------------
