@@ -415,14 +415,17 @@ def _build_features(side: Side, main, conv) -> None:
     for key in ("task_spare", "task_api"):
         side.ids[key] = tasks.create_task(t, p["owner"], f"Other {s('task-other')}", [p["peer"].id]).id
 
-    # The work circle: posts to the main department with a photo, comments, spares to delete.
+    # The work circle: posts to the main department with a photo, comments, spares to delete. The routes that
+    # add and delete comments use a post of their own, so that the feed, which shows a post's latest comments,
+    # shows the sentinel comment whichever of them ran before.
     post = circle.create_post(t, p["owner"], f"Post {s('circle-post')}", to_all=False, department_ids=[main.id],
                               images=[_png()])
     comment = circle.add_comment(t, p["peer"], post.id, f"Comment {s('circle-comment')}")
-    side.ids.update(circle_post=post.id, circle_comment=comment.id,
+    talk = circle.create_post(t, p["owner"], f"Talk {s('circle-post')}", to_all=False, department_ids=[main.id])
+    side.ids.update(circle_post=post.id, circle_comment=comment.id, circle_post_talk=talk.id,
                     circle_image=CircleImage.get(CircleImage.post == post.id).id,
-                    circle_comment_spare=circle.add_comment(t, p["owner"], post.id, "a comment to delete").id,
-                    circle_comment_api_spare=circle.add_comment(t, p["owner"], post.id, "another to delete").id)
+                    circle_comment_spare=circle.add_comment(t, p["owner"], talk.id, "a comment to delete").id,
+                    circle_comment_api_spare=circle.add_comment(t, p["owner"], talk.id, "another to delete").id)
     for key in ("circle_post_spare", "circle_post_api_spare"):
         side.ids[key] = circle.create_post(t, p["owner"], f"Spare {s('circle-post')}", to_all=False,
                                            department_ids=[main.id]).id

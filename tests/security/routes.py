@@ -71,6 +71,7 @@ APPROVAL = {"approval_id": "approval"}
 APPROVAL_FILE = {"approval_id": "approval", "attachment_id": "approval_file"}
 TASK = {"task_id": "task"}
 POST = {"post_id": "circle_post"}
+TALK = {"post_id": "circle_post_talk"}       # the post whose comments the routes add and delete
 CONTACT = {"contact_id": "contact"}
 NOTIFICATION = {"notification_id": "notification"}
 PLACE_ON = {"latitude": "31.2304", "longitude": "121.4737", "accuracy": "20"}   # inside the world's place
@@ -266,8 +267,9 @@ ROUTES: dict[str, Route] = {
     "circle.show": Route(MEMBER, ids=POST, private=True, shows=("circle_post", "circle_comment")),
     "circle.image": Route(MEMBER, ids={"image_id": "circle_image"}, private=True),
     "circle.like": Route(MEMBER, ids=POST, private=True, data={"like": "1"}),
-    "circle.comment": Route(MEMBER, ids=POST, private=True, data={"text": "well done"}),
-    "circle.delete_comment_view": Route(MEMBER, ids={"post_id": "circle_post", "comment_id": "circle_comment_spare"},
+    "circle.comment": Route(MEMBER, ids=TALK, private=True, data={"text": "well done"}),
+    "circle.delete_comment_view": Route(MEMBER, ids={"post_id": "circle_post_talk",
+                                                     "comment_id": "circle_comment_spare"},
                                         private=True),
     "circle.delete": Route(MEMBER, ids={"post_id": "circle_post_spare"}, private=True),
 
@@ -375,8 +377,9 @@ ROUTES: dict[str, Route] = {
     "api.circle_image": Route(API, ids={"image_id": "circle_image"}, private=True),
     "api.circle_like": Route(API, ids=POST, private=True),
     "api.circle_unlike": Route(API, ids=POST, private=True),
-    "api.circle_comment": Route(API, ids=POST, private=True, data={"text": "well done"}),
-    "api.circle_comment_delete": Route(API, ids={"post_id": "circle_post", "comment_id": "circle_comment_api_spare"},
+    "api.circle_comment": Route(API, ids=TALK, private=True, data={"text": "well done"}),
+    "api.circle_comment_delete": Route(API, ids={"post_id": "circle_post_talk",
+                                                 "comment_id": "circle_comment_api_spare"},
                                        private=True),
     "api.circle_delete": Route(API, ids={"post_id": "circle_post_api_spare"}, private=True),
     # external contacts
