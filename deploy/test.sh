@@ -2,8 +2,9 @@
 # Install everything the tests need and run them:
 # Debian packages (real slapd, PostgreSQL, OpenSSH server, headless chromium, CJK fonts,
 # debootstrap and systemd-nspawn for installer test hosts), a virtualenv with the test
-# extras, then the whole pytest suite, spread over one worker per core (pytest-xdist; each
-# worker starts its own servers). Extra arguments go to pytest, e.g.
+# extras, then the whole pytest suite, spread over one worker per core (pytest-xdist: each
+# worker starts its own servers and runs whole test files, in their written order).
+# Extra arguments go to pytest, e.g.
 #   sh deploy/test.sh -m "not slow"      # skip the slowest tests while developing
 #   sh deploy/test.sh -n 0 tests/ldap    # one process, one folder
 # ATRIUM_TEST_WORKERS sets the number of workers (default: auto, one per core).
@@ -36,4 +37,4 @@ echo "== installing Atrium and the test tools into .venv"
 .venv/bin/pip install -q -e '.[test]'
 
 echo "== running the tests"
-exec .venv/bin/python -m pytest --numprocesses "${ATRIUM_TEST_WORKERS:-auto}" --dist loadgroup "$@"
+exec .venv/bin/python -m pytest --numprocesses "${ATRIUM_TEST_WORKERS:-auto}" --dist loadfile "$@"

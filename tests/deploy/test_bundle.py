@@ -11,8 +11,7 @@ import pytest
 
 from tests.deploy.conftest import ROOT, load_deploy_module
 
-# One worker builds the bundles once and runs every test that uses them (pytest -n with --dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bundles")]
+pytestmark = pytest.mark.slow
 
 
 def requirement_names() -> set[str]:

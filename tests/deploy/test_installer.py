@@ -29,7 +29,7 @@ from tests.ldap.builder import SERVICE_PASSWORD, Directory
 from tests.ldap.slapd import SLAPD, SUFFIXES, SlapdServer, ldif
 from tests.servers import wait_for_port
 
-pytestmark = [pytest.mark.installer, pytest.mark.slow, pytest.mark.xdist_group("bundles")]
+pytestmark = [pytest.mark.installer, pytest.mark.slow]
 
 PUBLIC_HOST = "atrium.example.com"   # the example inventories' name
 TOPOLOGIES = {"single": ["atrium1"], "split": ["storage1", "web1", "web2"]}
