@@ -11,7 +11,7 @@ from app.chat.models import Conversation, ConversationMember, Message, MessageMe
 from app.chat.render import MENTION, render_text
 from app.db import db, is_postgres, utcnow
 from app.events import publish
-from app.notify import excerpt, notify
+from app.notify import excerpt, mark_read_by_ref, notify
 from app.org.models import Department, Membership, Person
 from app.org.service import OrgIndex
 from app.search import normalise, query_tokens
@@ -356,6 +356,12 @@ def mark_read(person: Person, conversation: Conversation, up_to=None) -> int:
             (ConversationMember.id == member.id) & (ConversationMember.last_read_id < target)).execute()
         publish(person.tenant_id, "read", {"conversation": conversation.id, "person": person.id, "last_read_id": target},
                 conversation=conversation)
+        # Having read the messages that mentioned them, the person has no need of those notifications either.
+        mentions = (MessageMention.select(MessageMention.message)
+                    .join(Message, on=(MessageMention.message == Message.id))
+                    .where((MessageMention.person == person.id) & (Message.conversation == conversation.id)
+                           & (Message.id > member.last_read_id) & (Message.id <= target)))
+        mark_read_by_ref(person.tenant_id, person, [f"message:{m}" for (m,) in mentions.tuples()])
     return target
 
 

@@ -192,13 +192,17 @@ def mark_all_read(tenant: Tenant, person: Person) -> int:
     return changed
 
 
-def mark_read_by_ref(tenant: Tenant, person, ref: str) -> int:
-    """The person dealt with what `ref` names (confirmed the DING, read the announcement): its notifications read."""
+def mark_read_by_ref(tenant: Tenant, person, ref: str | list[str]) -> int:
+    """The person dealt with what `ref` names (confirmed the DING, read the announcement, read the messages that
+    mentioned them; a list names several): its notifications read."""
     person_id = getattr(person, "id", person)
+    refs = [ref] if isinstance(ref, str) else list(ref)
+    if not refs:
+        return 0
     with db.atomic():
         ids = [i for (i,) in Notification.select(Notification.id)
                .where((Notification.tenant == tenant) & (Notification.person == person_id)
-                      & (Notification.ref == ref) & Notification.read_at.is_null()).tuples()]
+                      & Notification.ref.in_(refs) & Notification.read_at.is_null()).tuples()]
         if ids:
             Notification.update(read_at=utcnow()).where(Notification.id.in_(ids)).execute()
             _announce_read(tenant, Person.get_by_id(person_id), ids)

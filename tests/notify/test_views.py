@@ -227,3 +227,31 @@ def test_email_cannot_be_switched_on_without_a_relay(app, tenant):
             save_email_settings(tenant, {"enabled": "1", "ding_delay_minutes": "10", "digest_time": "08:00"})
     assert info.value.field == "enabled"
     assert OutgoingEmail.select().count() == 0
+
+
+def test_reading_a_conversation_reads_the_mentions_in_it_and_no_others(app, team):
+    t, wei, li, bob = team["tenant"], team["wei"], team["li"], team["bob"]
+    group = chat.create_group(t, wei, "Quotes", [li.id, bob.id])
+    direct = chat.direct_conversation(t, wei, bob.id)
+    first = chat.post_message(t, group, wei, "@bob the first quote")
+    chat.post_message(t, direct, wei, "@bob in another conversation")
+    client = client_for(app, "bob")
+    assert badge(client.get("/").get_data(as_text=True)) == "2"
+
+    page = client.get(f"/chat/{group.id}")                # opening the conversation reads it
+    assert page.status_code == 200
+    assert badge(client.get("/").get_data(as_text=True)) == "1"
+    still = Notification.get((Notification.person == bob.id) & Notification.read_at.is_null())
+    assert still.link.startswith(f"/chat/{direct.id}#")  # the other conversation's mention is still unread
+    assert Notification.get(Notification.ref == f"message:{first.id}").read_at is not None
+
+    later = chat.post_message(t, group, wei, "@bob and @li a second one")
+    assert unread_count(bob) == 2                         # a mention after the read position is news again
+    chat.mark_read(bob, group, up_to=first.id)            # reading up to an older message changes nothing
+    assert unread_count(bob) == 2
+    chat.mark_read(bob, group)
+    assert unread_count(bob) == 1
+    assert Notification.get((Notification.ref == f"message:{later.id}") & (Notification.person == li.id)).read_at \
+        is None                                           # Li has not read it
+    chat.mark_all_read(bob)
+    assert unread_count(bob) == 0
