@@ -38,6 +38,24 @@ def clean_text(value, field: str, *, required: bool = False, max_length: int = 2
     return text
 
 
+def clean_long_text(value, field: str, *, max_length: int, required: bool = False, missing=None) -> str:
+    """Trimmed text of several lines (CRLF made LF), "" when empty and optional; refuses control characters other
+    than newline and tab, overlong text and values that are not text at all. missing: what to say when a required
+    text is empty (default: the field is required)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(field, _l("Must be text."))
+    text = (value or "").replace("\r\n", "\n").strip()
+    if not text:
+        if required:
+            raise ValidationError(field, missing if missing is not None else _l("This field is required."))
+        return ""
+    if len(text) > max_length:
+        raise ValidationError(field, _l("At most %(n)d characters.", n=max_length))
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
+        raise ValidationError(field, _l("Contains characters that are not allowed."))
+    return text
+
+
 def clean_login(value, field: str = "login") -> str:
     login = (clean_text(value, field, required=True, max_length=128) or "").lower()
     if not _LOGIN_RE.match(login):

@@ -23,7 +23,7 @@ from app.org.service import OrgIndex, chosen_departments, departments_reaching, 
 from app.security.permissions import ANNOUNCE_PUBLISH, ANNOUNCE_STATS, allowed, department_scope
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
-from app.validation import ValidationError, clean_text
+from app.validation import ValidationError, clean_long_text, clean_text
 
 MAX_TITLE_LENGTH = 200
 MAX_BODY_LENGTH = 10000
@@ -54,17 +54,6 @@ def can_publish(tenant: Tenant, person: Person) -> bool:
     return allowed(person, ANNOUNCE_PUBLISH)
 
 
-def _clean_body(value) -> str:
-    body = (value if isinstance(value, str) else "").replace("\r\n", "\n").strip()
-    if not body:
-        raise ValidationError("body", _l("This field is required."))
-    if len(body) > MAX_BODY_LENGTH:
-        raise ValidationError("body", _l("At most %(n)d characters.", n=MAX_BODY_LENGTH))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in body):
-        raise ValidationError("body", _l("Contains characters that are not allowed."))
-    return body
-
-
 def announcement_payload(announcement: Announcement, author: Person) -> dict:
     """What clients receive when an announcement is published."""
     return {"id": announcement.id, "title": announcement.title, "author": author.id, "author_name": author.display_name,
@@ -79,7 +68,7 @@ def publish_announcement(tenant: Tenant, author: Person, title, body, *, to_all:
     if reach == set():
         raise PermissionError(author.id)
     title = clean_text(title, "title", required=True, max_length=MAX_TITLE_LENGTH)
-    body = _clean_body(body)
+    body = clean_long_text(body, "body", max_length=MAX_BODY_LENGTH, required=True)
     if to_all:
         if reach is not None:
             raise ValidationError("departments", _l("Only admins can address everyone."))

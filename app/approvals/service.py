@@ -35,7 +35,7 @@ from app.org.service import OrgIndex
 from app.residency.blobs import save_blob
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope, as_row_id
-from app.validation import ValidationError, clean_text
+from app.validation import ValidationError, clean_long_text, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -612,19 +612,6 @@ def answers_of(approval: Approval) -> tuple[list[dict], dict]:
 
 # --- deciding -------------------------------------------------------------------------------
 
-def _reason(value, required: bool) -> str | None:
-    text = (value if isinstance(value, str) else "").replace("\r\n", "\n").strip()
-    if not text:
-        if required:
-            raise ValidationError("reason", _l("Say why, so the applicant knows what to do."))
-        return None
-    if len(text) > MAX_REASON:
-        raise ValidationError("reason", _l("At most %(n)d characters.", n=MAX_REASON))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise ValidationError("reason", _l("Contains characters that are not allowed."))
-    return text
-
-
 def _version(value) -> int | None:
     if value is None or value == "":
         return None
@@ -646,7 +633,8 @@ def _claim(approval: Approval, version: int | None, statuses: tuple[str, ...], n
 
 def _decide(tenant: Tenant, person: Person, approval_id, version, outcome: str, comment) -> Approval:
     now = utcnow()
-    text = _reason(comment, required=outcome != "approved")
+    text = clean_long_text(comment, "reason", max_length=MAX_REASON, required=outcome != "approved",
+                           missing=_l("Say why, so the applicant knows what to do.")) or None
     version = _version(version)
     with db.atomic():
         approval = approval_for(tenant, person, approval_id)

@@ -27,7 +27,7 @@ from app.residency.blobs import BlobError, get_store, save_blob
 from app.residency.models import Blob
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
-from app.validation import ValidationError
+from app.validation import ValidationError, clean_long_text
 from app.security.permissions import TENANT_MANAGE, allowed
 
 log = logging.getLogger(__name__)
@@ -45,23 +45,6 @@ def _iso(moment: datetime.datetime | None) -> str | None:
 def post_url(post_id: int) -> str:
     """The page of one post (a fixed path, so no request is needed to build it)."""
     return f"/circle/posts/{post_id}"
-
-
-# --- checking what people typed ---------------------------------------------------------------
-
-def _clean(value, field_name: str, max_length: int, *, required: bool) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(field_name, _l("Must be text."))
-    text = (value or "").replace("\r\n", "\n").strip()
-    if not text:
-        if required:
-            raise ValidationError(field_name, _l("This field is required."))
-        return ""
-    if len(text) > max_length:
-        raise ValidationError(field_name, _l("At most %(n)d characters.", n=max_length))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise ValidationError(field_name, _l("Contains characters that are not allowed."))
-    return text
 
 
 # --- who sees what -----------------------------------------------------------------------------
@@ -230,7 +213,7 @@ def _delete_blobs(found: list[Blob]) -> None:
 def create_post(tenant: Tenant, author: Person, text, *, to_all: bool = True, department_ids=(),
                 images: list[bytes] = (), now: datetime.datetime | None = None) -> CirclePost:
     """Post to the tenant or to departments, with up to MAX_IMAGES images; a refused value saves nothing."""
-    text = _clean(text, "text", MAX_TEXT_LENGTH, required=False)
+    text = clean_long_text(text, "text", max_length=MAX_TEXT_LENGTH, required=False)
     if len(images) > MAX_IMAGES:
         raise ValidationError("images", _l("At most %(n)d images.", n=MAX_IMAGES))
     if not text and not images:
@@ -308,7 +291,7 @@ def add_comment(tenant: Tenant, person: Person, post_id, text) -> CircleComment:
     post = post_for(tenant, person, post_id)
     if post is None:
         raise LookupError(post_id)
-    text = _clean(text, "text", MAX_COMMENT_LENGTH, required=True)
+    text = clean_long_text(text, "text", max_length=MAX_COMMENT_LENGTH, required=True)
     with db.atomic():
         comment = CircleComment.create(tenant=tenant, post=post, author=person, text=text)
         _announce_comment(tenant, post, comment, person, _comments(post))

@@ -32,7 +32,7 @@ from app.org.status import person_zone
 from app.search import person_search_key
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope
-from app.validation import ValidationError, clean_email, clean_text
+from app.validation import ValidationError, clean_email, clean_long_text, clean_text
 from app.security.permissions import TENANT_MANAGE, allowed
 
 KIND_NAMES = {"customer": _l("Customer"), "supplier": _l("Supplier"), "partner": _l("Partner")}
@@ -641,17 +641,6 @@ def system_facts(interaction: Interaction) -> dict:
     return facts if isinstance(facts, dict) else {}
 
 
-def _clean_body(value, required: bool) -> str:
-    body = (value if isinstance(value, str) else "").replace("\r\n", "\n").strip()
-    if not body and required:
-        raise ValidationError("body", _l("Write what happened."))
-    if len(body) > MAX_BODY_LENGTH:
-        raise ValidationError("body", _l("At most %(n)d characters.", n=MAX_BODY_LENGTH))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in body):
-        raise ValidationError("body", _l("Contains characters that are not allowed."))
-    return body
-
-
 def parse_moment(value, zone: datetime.tzinfo, now: datetime.datetime, field_name: str = "happened_at"
                  ) -> datetime.datetime:
     """Naive UTC from ISO text read in `zone` unless it has an offset; empty means now; the future is refused."""
@@ -697,7 +686,8 @@ def add_interaction(tenant: Tenant, actor: Person, contact: Contact, kind, body=
         raise PermissionError(contact.id)
     if kind not in USER_KINDS:
         raise ValidationError("kind", _l("Choose a note, a visit or a call."))
-    text = _clean_body(body, required=kind != "call")
+    text = clean_long_text(body, "body", max_length=MAX_BODY_LENGTH, required=kind != "call",
+                           missing=_l("Write what happened."))
     moment = parse_moment(happened_at, person_zone(actor), now)
     if kind == "call":
         answered = _answered(answered)
@@ -1028,7 +1018,7 @@ def _check_row(tenant: Tenant, person: Person, row: ImportRow, code: str, logins
         ("email", lambda: clean_email(data["email"])),
         ("phones", lambda: _clean_phones(numbers, code)),
         ("tags", lambda: _clean_tags(split_list(values.get("tags")))),
-        ("note", lambda: _clean_body(values.get("note"), required=False)),
+        ("note", lambda: clean_long_text(values.get("note"), "note", max_length=MAX_BODY_LENGTH)),
     ]
     results = {}
     for column, check in checks:

@@ -22,7 +22,7 @@ from app.org.models import Person
 from app.org.status import person_zone
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope, as_row_id
-from app.validation import ValidationError
+from app.validation import ValidationError, clean_long_text
 
 MIN_REMIND_MINUTES = 5            # the floor: nobody is alerted more often, whatever a row says
 MAX_REMIND_MINUTES = 24 * 60
@@ -53,17 +53,6 @@ def ding_url(ding_id: int) -> str:
 
 
 # --- checking what the sender typed ---------------------------------------------------------
-
-def _clean_text(value) -> str:
-    text = (value if isinstance(value, str) else "").replace("\r\n", "\n").strip()
-    if not text:
-        raise ValidationError("text", _l("Write what the DING is about."))
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ValidationError("text", _l("At most %(n)d characters.", n=MAX_TEXT_LENGTH))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise ValidationError("text", _l("Contains characters that are not allowed."))
-    return text
-
 
 def _recipients(tenant: Tenant, sender: Person, recipient_ids) -> list[Person]:
     if not isinstance(recipient_ids, (list, tuple)) or not recipient_ids:
@@ -133,7 +122,8 @@ def send_ding(tenant: Tenant, sender: Person, text, recipient_ids, send_at=None,
               now: datetime.datetime | None = None) -> Ding:
     """Send a DING now or at send_at (read in `zone`, the sender's by default); a refused value saves nothing."""
     now = now or utcnow()
-    text = _clean_text(text)
+    text = clean_long_text(text, "text", max_length=MAX_TEXT_LENGTH, required=True,
+                           missing=_l("Write what the DING is about."))
     people = _recipients(tenant, sender, recipient_ids)
     scheduled = parse_send_at(send_at, zone or person_zone(sender), now)
     minutes = _remind_minutes(remind_minutes)

@@ -29,7 +29,7 @@ from app.org.status import person_zone
 from app.tasks.models import OPEN_STATUSES, PRIORITIES, STATUSES, Task, TaskAssignee, TaskComment
 from app.tenancy.models import Tenant
 from app.tenancy.scope import TenantScope, as_row_id
-from app.validation import ValidationError, clean_text
+from app.validation import ValidationError, clean_long_text, clean_text
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 5000
@@ -61,21 +61,6 @@ def task_url(task_id: int) -> str:
 
 
 # --- checking what people typed ---------------------------------------------------------------
-
-def _clean_long(value, field: str, max_length: int, *, required: bool) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(field, _l("Must be text."))
-    text = (value or "").replace("\r\n", "\n").strip()
-    if not text:
-        if required:
-            raise ValidationError(field, _l("This field is required."))
-        return ""
-    if len(text) > max_length:
-        raise ValidationError(field, _l("At most %(n)d characters.", n=max_length))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise ValidationError(field, _l("Contains characters that are not allowed."))
-    return text
-
 
 def _title(value) -> str:
     if value is not None and not isinstance(value, str):
@@ -377,7 +362,7 @@ def create_task(tenant: Tenant, creator: Person, title, assignees, *, descriptio
     """Give a task to people of the tenant, from scratch or from a chat message the creator can see."""
     now = now or utcnow()
     title = _title(title)
-    description = _clean_long(description, "description", MAX_DESCRIPTION_LENGTH, required=False)
+    description = clean_long_text(description, "description", max_length=MAX_DESCRIPTION_LENGTH, required=False)
     people = _assignees(tenant, assignees)
     due_at = parse_due(due, zone or person_zone(creator), now)
     level = priority_value(priority)
@@ -410,7 +395,7 @@ def update_task(tenant: Tenant, person: Person, task_id, title, assignees, *, de
     now = now or utcnow()
     task = _creators_task(tenant, person, task_id)
     title = _title(title)
-    description = _clean_long(description, "description", MAX_DESCRIPTION_LENGTH, required=False)
+    description = clean_long_text(description, "description", max_length=MAX_DESCRIPTION_LENGTH, required=False)
     people = _assignees(tenant, assignees)
     due_at = parse_due(due, zone or person_zone(person), now, keep=task.due_at)
     level = priority_value(priority)
@@ -480,7 +465,7 @@ def set_progress(tenant: Tenant, person: Person, task_id, status=None, percent=N
     if status == task.status and percent is not None and percent != task.percent:
         status = None   # a form sends the status it showed: only the percent was changed
     new_status, new_percent = _next_state(task, status, percent)
-    text = _clean_long(note, "note", MAX_COMMENT_LENGTH, required=False)
+    text = clean_long_text(note, "note", max_length=MAX_COMMENT_LENGTH, required=False)
     if (new_status, new_percent) == (task.status, task.percent) and not text:
         raise ValidationError("percent", _l("Change the status or the progress, or write a note."))
     completed_at = (task.completed_at or now) if new_status == "done" else None
@@ -499,7 +484,7 @@ def add_comment(tenant: Tenant, person: Person, task_id, text, now: datetime.dat
     task = task_for(tenant, person, task_id)
     if task is None:
         raise LookupError(task_id)
-    text = _clean_long(text, "text", MAX_COMMENT_LENGTH, required=True)
+    text = clean_long_text(text, "text", max_length=MAX_COMMENT_LENGTH, required=True)
     with db.atomic():
         entry = TaskComment.create(tenant=tenant, task=task.id, author=person, text=text, created_at=now or utcnow())
         _announce_comment(tenant, task, person, entry, _others(involved(task), person))
