@@ -13,6 +13,18 @@ INTEGRATION = "integration"
 SOURCES = ("local", "directory", INTEGRATION)
 
 
+def subtree(children: dict[int | None, list[int]], roots) -> set[int]:
+    """The roots and every department below them, given each department's children (a loop stops the walk)."""
+    found: set[int] = set()
+    todo = list(roots)
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, []))
+    return found
+
+
 class Department(TenantModel):
     name = peewee.CharField(max_length=200)
     parent = peewee.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from app.audit import acting_as, difference, record
 from app.db import db, utcnow
 from app.events import publish
-from app.org.models import INTEGRATION, Department, Membership, Person
+from app.org.models import INTEGRATION, Department, Membership, Person, subtree
 from app.search import person_search_key
 from app.security.passwords import hash_password
 from app.security.permissions import ADMIN, DEPT_ADMIN, MEMBER, ROLES
@@ -65,17 +65,16 @@ class OrgIndex:
             (parent.children if parent else roots).append(nodes[i])
         return roots
 
-    def subtree_ids(self, dept_id: int) -> set[int]:
-        children: dict[int | None, list[int]] = {}
+    @functools.cached_property
+    def children(self) -> dict[int | None, list[int]]:
+        """parent id -> the ids of its sub-departments (None: the top ones), built once per index."""
+        found: dict[int | None, list[int]] = {}
         for i, d in self.by_id.items():
-            children.setdefault(d.parent_id, []).append(i)
-        found, todo = set(), [dept_id]
-        while todo:
-            current = todo.pop()
-            if current not in found:
-                found.add(current)
-                todo.extend(children.get(current, []))
+            found.setdefault(d.parent_id, []).append(i)
         return found
+
+    def subtree_ids(self, dept_id: int) -> set[int]:
+        return subtree(self.children, [dept_id])
 
 
 # --- audiences: what announcements and circle posts address -------------------
@@ -118,10 +117,7 @@ def departments_reaching(tenant: Tenant, person: Person, index: OrgIndex | None 
 
 def members_under(tenant: Tenant, department_ids, index: OrgIndex | None = None) -> peewee.ModelSelect:
     """The people sitting in the departments or below them, as a subquery of person ids."""
-    index = index or OrgIndex(tenant)
-    reached: set[int] = set()
-    for dept_id in department_ids:
-        reached |= index.subtree_ids(dept_id)
+    reached = subtree((index or OrgIndex(tenant)).children, department_ids)
     return Membership.select(Membership.person).where(Membership.department.in_(list(reached) or [0]))
 
 

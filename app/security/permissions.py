@@ -88,21 +88,14 @@ def department_scope(person, action: str) -> set[int] | None:
 
 
 def _subtree_union(tenant_id: int, roots) -> set[int]:
-    from app.org.models import Department
+    from app.org.models import Department, subtree
 
     children: dict[int | None, list[int]] = {}
     for dept_id, parent_id in (Department.select(Department.id, Department.parent)
                                .where(Department.tenant == tenant_id).tuples()):
         children.setdefault(parent_id, []).append(dept_id)
     known = {d for ids in children.values() for d in ids}
-    found: set[int] = set()
-    todo = [r for r in roots if r in known]
-    while todo:
-        current = todo.pop()
-        if current not in found:
-            found.add(current)
-            todo.extend(children.get(current, []))
-    return found
+    return subtree(children, [r for r in roots if r in known])
 
 
 def _headed_subtrees(person) -> set[int]:
