@@ -158,6 +158,23 @@ def login(client, login_name, password=TEST_PASSWORD, host="localhost"):
                                                        "csrf_token": csrf_from(page.get_data(as_text=True))})
 
 
+def client_for(app, login_name, host="localhost"):
+    """A test client logged in as login_name through the real form."""
+    client = app.test_client()
+    assert login(client, login_name, host=host).status_code == 302
+    return client
+
+
+def events(kind=None, after=0) -> list[tuple[str, int | None, str, dict]]:
+    """(audience, audience id, kind, payload) of the event log after `after`, oldest first."""
+    import json
+
+    from app.events.models import Event
+
+    rows = Event.select().where(Event.id > after).order_by(Event.id)
+    return [(e.audience, e.audience_id, e.kind, json.loads(e.payload)) for e in rows if kind in (None, e.kind)]
+
+
 def post_form(client, path, data=None, host="localhost", page=None):
     """POST a form with the session's CSRF token taken from `page` (default: the same path)."""
     base = f"http://{host}"

@@ -1,11 +1,10 @@
 """An org chart to route requests along, and helpers to read the event log and log people in."""
-import json
 
 import pytest
 
 from app.org.service import save_department
 from app.tenancy.models import Tenant
-from tests.conftest import TEST_PASSWORD, login, make_person
+from tests.conftest import TEST_PASSWORD, client_for as _client_for, events, make_person
 
 
 @pytest.fixture
@@ -31,14 +30,6 @@ def org(tenant):
             "sales": sales, "north": north, "eng": eng}
 
 
-def events(kind=None, after=0) -> list[tuple[str, int | None, str, dict]]:
-    """(audience, audience id, kind, payload) of the event log, oldest first."""
-    from app.events.models import Event
-
-    rows = Event.select().where(Event.id > after).order_by(Event.id)
-    return [(e.audience, e.audience_id, e.kind, json.loads(e.payload)) for e in rows if kind in (None, e.kind)]
-
-
 def client_for(app, login_name, host="localhost"):
     """A test client logged in as login_name (given the test password first if they have none)."""
     from app.org.models import Person
@@ -47,9 +38,7 @@ def client_for(app, login_name, host="localhost"):
     person = Person.get(Person.login == login_name, Person.tenant == Tenant.get(Tenant.slug == "acme"))
     if not person.password_hash:
         Person.update(password_hash=hash_password(TEST_PASSWORD)).where(Person.id == person.id).execute()
-    client = app.test_client()
-    assert login(client, login_name, host=host).status_code == 302
-    return client
+    return _client_for(app, login_name, host)
 
 
 LEAVE = {"leave_type": "annual", "starts_on": "2025-03-03", "ends_on": "2025-03-05", "reason": "Family visit"}

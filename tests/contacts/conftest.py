@@ -1,11 +1,10 @@
 """A sales team with a manager chain, and helpers to log people in and read the event log."""
-import json
 
 import pytest
 
 from app.contacts import service
 from app.org.service import save_department
-from tests.conftest import login
+from tests.conftest import client_for, events
 from tests.conftest import make_person as _make_person
 
 
@@ -41,17 +40,3 @@ def add_contact(team, owner="li", name="王芳", phones=("138 0013 8000",), **fi
     """A contact made by (and owned by) one of the team."""
     actor = team[owner]
     return service.create_contact(team["tenant"], actor, {"name": name, "phones": list(phones), **fields})
-
-
-def events(kind=None, after=0) -> list[tuple[str, int | None, str, dict]]:
-    """(audience, audience id, kind, payload) of the event log, oldest first."""
-    from app.events.models import Event
-
-    rows = Event.select().where(Event.id > after).order_by(Event.id)
-    return [(e.audience, e.audience_id, e.kind, json.loads(e.payload)) for e in rows if kind in (None, e.kind)]
-
-
-def client_for(app, login_name, host="localhost"):
-    client = app.test_client()
-    assert login(client, login_name, host=host).status_code == 302
-    return client

@@ -1,10 +1,9 @@
 """A small team in a tenant, and helpers to read the event log and log people in."""
-import json
 
 import pytest
 
 from app.org.service import save_department
-from tests.conftest import login, make_person
+from tests.conftest import client_for, events, make_person
 
 
 @pytest.fixture
@@ -17,17 +16,3 @@ def team(tenant):
     bob = make_person(tenant, "bob", display_name="Bob Smith", department_ids=[str(sales.id)])
     dan = make_person(tenant, "dan", display_name="Dan Wu", department_ids=[str(eng.id)])
     return {"sales": sales, "eng": eng, "wei": wei, "li": li, "bob": bob, "dan": dan, "tenant": tenant}
-
-
-def events(kind=None, after=0) -> list[tuple[str, int | None, str, dict]]:
-    """(audience, audience id, kind, payload) of the event log, oldest first."""
-    from app.events.models import Event
-
-    rows = Event.select().where(Event.id > after).order_by(Event.id)
-    return [(e.audience, e.audience_id, e.kind, json.loads(e.payload)) for e in rows if kind in (None, e.kind)]
-
-
-def client_for(app, login_name, host="localhost"):
-    client = app.test_client()
-    assert login(client, login_name, host=host).status_code == 302
-    return client

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from app.org.service import save_department
-from tests.conftest import login, make_person
+from tests.conftest import client_for, make_person
 from tests.servers import free_port
 
 FROM = "atrium@acme.example"
@@ -119,12 +119,6 @@ def email_on(app, tenant):
 
     with app.app_context():
         return save_email_settings(tenant, {"enabled": "1", "ding_delay_minutes": "10", "digest_time": "08:00"})
-
-
-def client_for(app, login_name, host="localhost"):
-    client = app.test_client()
-    assert login(client, login_name, host=host).status_code == 302
-    return client
 
 
 def password_authenticator(login: str, password: str):

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from app.org.service import save_department
-from tests.conftest import login, make_person
+from tests.conftest import client_for, make_person
 
 
 @pytest.fixture
@@ -31,9 +31,3 @@ def latest_event() -> int:
     from app.events import latest_id
 
     return latest_id()
-
-
-def client_for(app, login_name, host="localhost"):
-    client = app.test_client()
-    assert login(client, login_name, host=host).status_code == 302
-    return client
