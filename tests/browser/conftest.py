@@ -28,7 +28,11 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def live_server(app):
-    """The test app served by a threaded WSGI server on a free loopback port; yields its port."""
+    """The test app served by a threaded WSGI server on a free loopback port, with a fresh event hub for its live
+    streams (each test app has its own database); yields its port."""
+    from app.events import hub as hubmod
+
+    hubmod.reset_for_tests()
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -36,6 +40,7 @@ def live_server(app):
     yield port
     server.shutdown()
     thread.join(timeout=10)
+    hubmod.hub.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ import pytest
 from app.approvals.models import Approval, ApprovalAction
 from app.attendance import service as attendance
 from app.attendance.models import AttendanceDay
-from app.events import hub as hubmod
 from tests.browser.conftest import logged_in
 from tests.conftest import make_person
 
@@ -17,11 +16,9 @@ OFFICE = {"latitude": 31.2304, "longitude": 121.4737}
 
 @pytest.fixture
 def chart(tenant):
-    hubmod.reset_for_tests()
     li = make_person(tenant, "li", display_name="李娜")
     wei = make_person(tenant, "wei", display_name="张伟", manager_id=str(li.id))
-    yield wei, li
-    hubmod.hub.stop()
+    return wei, li
 
 
 

@@ -2,37 +2,25 @@
 import pytest
 
 from app.chat import service
-from app.events import hub as hubmod
+from tests.browser.conftest import logged_in
 from tests.conftest import make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+VIEWPORT = {"width": 1100, "height": 800}
 
 
 @pytest.fixture
 def pair(tenant):
-    hubmod.reset_for_tests()
     wei = make_person(tenant, "wei", display_name="张伟")
     li = make_person(tenant, "li", display_name="李娜")
-    yield wei, li
-    hubmod.hub.stop()
-
-
-def logged_in(browser, port, login_name, artifacts=None):
-    context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    page.goto(f"http://localhost:{port}/login")
-    page.fill("#login", login_name)
-    page.fill("#password", "correct-horse-battery")
-    page.click("button[data-label=login]")
-    page.wait_for_url(f"http://localhost:{port}/")
-    return context, page
+    return wei, li
 
 
 def test_message_appears_live_and_receipt_turns_read(browser, live_server, pair, tenant, artifacts):
     wei, li = pair
     conv = service.direct_conversation(tenant, wei, li.id)
-    ctx_wei, page_wei = logged_in(browser, live_server, "wei")
-    ctx_li, page_li = logged_in(browser, live_server, "li")
+    ctx_wei, page_wei = logged_in(browser, live_server, "wei", viewport=VIEWPORT)
+    ctx_li, page_li = logged_in(browser, live_server, "li", viewport=VIEWPORT)
     page_li.goto(f"http://localhost:{live_server}/chat/")
     page_wei.goto(f"http://localhost:{live_server}/chat/{conv.id}")
 

@@ -5,7 +5,6 @@ import pytest
 from PIL import Image
 
 from app.circle.models import CirclePost
-from app.events import hub as hubmod
 from app.org.service import save_department
 from tests.browser.conftest import logged_in
 from tests.conftest import make_person
@@ -16,12 +15,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def pair(tenant):
-    hubmod.reset_for_tests()
     sales = save_department(tenant, None, {"name": "Sales"})
     wei = make_person(tenant, "wei", display_name="张伟", department_ids=[str(sales.id)])
     li = make_person(tenant, "li", display_name="李娜", department_ids=[str(sales.id)])
-    yield wei, li, sales
-    hubmod.hub.stop()
+    return wei, li, sales
 
 
 

@@ -4,7 +4,6 @@ import pytest
 
 from app.contacts import service
 from app.contacts.models import Contact
-from app.events import hub as hubmod
 from app.org.ldap.sync import run_sync
 from app.org.models import Person
 from app.tenancy.scope import TenantScope
@@ -19,7 +18,6 @@ def sales(app, tenant, directory):  # noqa: F811 - the imported fixture
     """A sales head and two salespeople in the directory, synced into the tenant."""
     from tests.conftest import make_person
 
-    hubmod.reset_for_tests()
     make_person(tenant, "root", role="admin", display_name="Local Root")
     head = directory.person("head", "Chen Jing", directory.org, email="head@acme.example", title="Head of Sales")
     team = directory.ou("Sales", order=1)
@@ -29,8 +27,7 @@ def sales(app, tenant, directory):  # noqa: F811 - the imported fixture
     with app.app_context():
         configure(tenant, directory, max_deactivation_share=0.5)
         assert run_sync(tenant).run.status == "ok"
-    yield {"rep": rep}
-    hubmod.hub.stop()
+    return {"rep": rep}
 
 
 def people(tenant) -> dict[str, Person]:

@@ -5,7 +5,6 @@ import pytest
 
 from app.db import utcnow
 from app.ding import service
-from app.events import hub as hubmod
 from tests.browser.conftest import logged_in
 from tests.conftest import make_person
 
@@ -15,14 +14,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def pair(tenant):
-    hubmod.reset_for_tests()
     wei = make_person(tenant, "wei", display_name="张伟")
     li = make_person(tenant, "li", display_name="李娜")
     li.dnd_until = utcnow() + datetime.timedelta(hours=4)
     li.work_start, li.work_end = "00:00", "00:01"
     li.save()
-    yield wei, li
-    hubmod.hub.stop()
+    return wei, li
 
 
 

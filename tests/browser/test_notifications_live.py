@@ -1,7 +1,6 @@
 """The notification centre in a real browser on a phone: the bell's count and the list follow events live."""
 import pytest
 
-from app.events import hub as hubmod
 from app.notify.service import mark_all_read, notify
 from tests.browser.conftest import logged_in
 from tests.conftest import make_person
@@ -11,9 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def bob(tenant):
-    hubmod.reset_for_tests()
-    yield make_person(tenant, "bob", display_name="Bob Smith")
-    hubmod.hub.stop()
+    return make_person(tenant, "bob", display_name="Bob Smith")
 
 
 def test_the_bell_and_the_list_update_live_on_a_phone(browser, live_server, bob, tenant, artifacts):

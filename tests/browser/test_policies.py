@@ -2,8 +2,8 @@
 import pytest
 
 from app.chat import service
-from app.events import hub as hubmod
 from app.security.policy import PolicyLimits, save_policy
+from tests.browser.conftest import logged_in
 from tests.conftest import make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -11,29 +11,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def people(tenant):
-    hubmod.reset_for_tests()
     wei = make_person(tenant, "wei", role="admin", display_name="张伟", mobile="+86 138 0013 8000")
     li = make_person(tenant, "li", display_name="李娜")
-    yield wei, li
-    hubmod.hub.stop()
-
-
-def logged_in(browser, port, login_name, viewport):
-    context = browser.new_context(locale="en-US", viewport=viewport)
-    page = context.new_page()
-    page.goto(f"http://localhost:{port}/login")
-    page.fill("#login", login_name)
-    page.fill("#password", "correct-horse-battery")
-    page.click("button[data-label=login]")
-    page.wait_for_url(f"http://localhost:{port}/")
-    return context, page
+    return wei, li
 
 
 def test_watermark_covers_the_chat_and_lets_clicks_through(browser, live_server, people, tenant, artifacts):
     wei, li = people
     save_policy(tenant, {"watermark.enabled": "on"}, PolicyLimits(12, 20), partial=True)
     conv = service.direct_conversation(tenant, wei, li.id)
-    context, page = logged_in(browser, live_server, "wei", {"width": 1100, "height": 800})
+    context, page = logged_in(browser, live_server, "wei", viewport={"width": 1100, "height": 800})
     page.goto(f"http://localhost:{live_server}/chat/{conv.id}")
     overlay = page.locator(".watermark")
     style = overlay.evaluate("e => { const s = getComputedStyle(e); return [s.position, s.pointerEvents, s.opacity]; }")
@@ -49,7 +36,7 @@ def test_watermark_covers_the_chat_and_lets_clicks_through(browser, live_server,
 
 
 def test_policies_page_fits_a_phone(browser, live_server, people, artifacts):
-    context, page = logged_in(browser, live_server, "wei", {"width": 375, "height": 740})
+    context, page = logged_in(browser, live_server, "wei", viewport={"width": 375, "height": 740})
     page.goto(f"http://localhost:{live_server}/admin/policies/")
     page.locator("legend", has_text="Watermark").wait_for()
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -6,7 +6,6 @@ import pytest
 
 from app.chat import service as chat
 from app.db import utcnow
-from app.events import hub as hubmod
 from app.tasks.models import Task
 from tests.browser.conftest import logged_in
 from tests.conftest import make_person
@@ -17,11 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def pair(tenant):
-    hubmod.reset_for_tests()
     wei = make_person(tenant, "wei", display_name="张伟")
     li = make_person(tenant, "li", display_name="李娜")
-    yield wei, li
-    hubmod.hub.stop()
+    return wei, li
 
 
 
